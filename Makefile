@@ -1,0 +1,65 @@
+# chartd: build, run, test and benchmark.
+# Every tool a test needs is installed here, pinned, into ./bin/peers, so `make test` works on a fresh machine.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+PEERS := $(BIN)/peers
+HELM_VERSION := v3.22.0
+CM_VERSION := v0.16.3
+ORAS_VERSION := 1.3.2
+DIST_VERSION := v3.1.2
+PG_BINDIR ?= /usr/lib/postgresql/15/bin
+export CHARTD_PEERS := $(PEERS)
+export PATH := $(PEERS):$(PATH)
+
+.PHONY: all build run test test-unit test-e2e tools bench fuzz vet clean postgres
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/chartd ./cmd/chartd
+	$(GO) build -o $(BIN)/helm ./cmd/helm
+
+run: build
+	$(BIN)/chartd --listen-host=127.0.0.1 --port=8080 --data-dir=./data
+
+# --- peers -------------------------------------------------------------------
+tools: $(PEERS)/helm $(PEERS)/chartmuseum $(PEERS)/helm-cm-push $(PEERS)/oras postgres
+
+$(PEERS)/helm:
+	mkdir -p $(PEERS)
+	GOBIN=$(PEERS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+# The module proxy refuses version lists for these, so each is built from a pinned wrapper module (tools/<name>).
+$(PEERS)/chartmuseum: tools/chartmuseum/go.mod
+	mkdir -p $(PEERS)
+	cd tools/chartmuseum && GOFLAGS=-mod=mod GONOSUMDB=github.com/helm/chartmuseum $(GO) build -o $(PEERS)/chartmuseum helm.sh/chartmuseum/cmd/chartmuseum
+
+$(PEERS)/helm-cm-push: tools/helm-cm-push/go.mod
+	mkdir -p $(PEERS)
+	cd tools/helm-cm-push && GOFLAGS=-mod=mod $(GO) build -o $(PEERS)/helm-cm-push github.com/chartmuseum/helm-push/cmd/helm-cm-push
+
+$(PEERS)/oras: tools/oras/go.mod
+	mkdir -p $(PEERS)
+	cd tools/oras && GOFLAGS=-mod=mod $(GO) build -ldflags "-X oras.land/oras/internal/version.Version=$(ORAS_VERSION)" -o $(PEERS)/oras oras.land/oras/cmd/oras
+
+$(PEERS)/registry:
+	mkdir -p $(PEERS)
+	GOBIN=$(PEERS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(DIST_VERSION)
+
+# Tests start their own throwaway PostgreSQL; only the binaries must be present.
+postgres:
+	@test -x $(PG_BINDIR)/initdb || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15)
+
+# --- checks ------------------------------------------------------------------
+vet:
+	$(GO) vet ./...
+
+test: tools vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench: tools $(PEERS)/registry build
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/...
+
+clean:
+	rm -rf $(BIN)

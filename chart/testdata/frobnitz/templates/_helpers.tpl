@@ -1,0 +1,3 @@
+{{- define "frobnitz.fullname" -}}
+{{ .Release.Name }}-{{ .Chart.Name }}
+{{- end -}}

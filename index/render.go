@@ -1,0 +1,323 @@
+package index
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Rendering an index with thousands of versions is mostly re-marshalling
+// versions that did not change. A server therefore renders each version once
+// (EntryYAML, EntryJSON, or NewEntry for both), stores the fragments, and
+// assembles index.yaml / index.json by concatenation (RenderYAML,
+// RenderJSON). The output is byte-for-byte what marshalling the whole File
+// gives (sigs.k8s.io/yaml, and json.MarshalIndent with two spaces, as Helm's
+// WriteJSONFile), which the tests prove. That works because:
+//
+//   - every version sits at the same depth (entries → name → list), so a
+//     fragment rendered in a one-entry index of the same shape has exactly
+//     the indentation, quoting and line folding it has in any index;
+//   - the YAML emitter orders map keys with its own natural sort, which
+//     RenderYAML obtains from the emitter itself rather than imitating it.
+//
+// Stored fragments stay valid as long as the YAML library's output does: a
+// dependency upgrade of sigs.k8s.io/yaml (or a process calling
+// go.yaml.in/yaml/v2's FutureLineWrap) calls for re-rendering them.
+
+// ErrUnrenderableName: a chart name the YAML emitter writes as a complex
+// key ("? name"), which changes the layout of its versions: longer than 128
+// bytes, or multi-line. Valid chart metadata cannot be multi-line; a server
+// should refuse names over 128 bytes at upload.
+var ErrUnrenderableName = errors.New("index: chart name cannot be rendered incrementally")
+
+// EntryYAML renders one version as it appears in index.yaml under its chart
+// name: "  - apiVersion: ...\n    ...\n".
+func EntryYAML(cv *ChartVersion) ([]byte, error) {
+	if cv == nil {
+		return nil, errors.New("index: nil chart version")
+	}
+	const probe = "x"
+	b, err := yaml.Marshal(map[string]map[string][]*ChartVersion{"entries": {probe: {cv}}})
+	if err != nil {
+		return nil, fmt.Errorf("index: rendering %s: %w", cv.key(), err)
+	}
+	frag, ok := bytes.CutPrefix(b, []byte("entries:\n  "+probe+":\n"))
+	if !ok {
+		return nil, fmt.Errorf("index: rendering %s: unexpected YAML layout %.40q", cv.key(), b)
+	}
+	return frag, nil
+}
+
+// jsonPrefix is the indentation of a version in index.json: entries (1),
+// chart name (2), list item (3), each two spaces.
+const jsonPrefix = "      "
+
+// EntryJSON renders one version as it appears in index.json, without the
+// indentation of its first line.
+func EntryJSON(cv *ChartVersion) ([]byte, error) {
+	if cv == nil {
+		return nil, errors.New("index: nil chart version")
+	}
+	b, err := json.MarshalIndent(cv, jsonPrefix, "  ")
+	if err != nil {
+		return nil, fmt.Errorf("index: rendering %s: %w", cv.key(), err)
+	}
+	return b, nil
+}
+
+func (cv *ChartVersion) key() string {
+	if cv.Metadata == nil {
+		return "chart version"
+	}
+	return cv.Name + "-" + cv.Version
+}
+
+// Entry is one chart version, pre-rendered.
+type Entry struct {
+	// Name is the chart name the version is listed under.
+	Name string
+	// Version orders the chart's versions (SemVer, newest first).
+	Version string
+	// YAML is from EntryYAML, JSON from EntryJSON; a renderer only needs its
+	// own.
+	YAML, JSON []byte
+}
+
+// NewEntry renders cv in both forms.
+func NewEntry(cv *ChartVersion) (Entry, error) {
+	y, err := EntryYAML(cv)
+	if err != nil {
+		return Entry{}, err
+	}
+	j, err := EntryJSON(cv)
+	if err != nil {
+		return Entry{}, err
+	}
+	e := Entry{YAML: y, JSON: j}
+	if cv.Metadata != nil {
+		e.Name, e.Version = cv.Name, cv.Version
+	}
+	return e, nil
+}
+
+// Header is everything in an index but its entries.
+type Header struct {
+	APIVersion  string
+	Generated   time.Time
+	PublicKeys  []string
+	Annotations map[string]string
+	// ServerInfo is e.g. {"contextPath": "/tenant"}, as ChartMuseum writes.
+	ServerInfo map[string]interface{}
+}
+
+// Header returns f's header.
+func (f *File) Header() Header {
+	return Header{
+		APIVersion:  f.APIVersion,
+		Generated:   f.Generated,
+		PublicKeys:  f.PublicKeys,
+		Annotations: f.Annotations,
+		ServerInfo:  f.ServerInfo,
+	}
+}
+
+// Fragments renders every version of f, listed under its map key.
+func (f *File) Fragments() ([]Entry, error) {
+	var out []Entry
+	for name, cvs := range f.Entries {
+		for _, cv := range cvs {
+			e, err := NewEntry(cv)
+			if err != nil {
+				return nil, err
+			}
+			e.Name = name
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// group groups entries by chart name, each group newest version first;
+// entries with equal versions keep their relative order. It checks that
+// every entry has the rendering wanted, so nothing is written on error.
+func group(entries []Entry, rendering func(Entry) []byte) (map[string][]Entry, error) {
+	byName := make(map[string][]Entry)
+	for _, e := range entries {
+		if len(rendering(e)) == 0 {
+			return nil, fmt.Errorf("index: entry %s-%s is not rendered in this form", e.Name, e.Version)
+		}
+		byName[e.Name] = append(byName[e.Name], e)
+	}
+	for _, es := range byName {
+		sortVersions(es, func(e Entry) string { return e.Version })
+	}
+	return byName, nil
+}
+
+// RenderYAML writes index.yaml from pre-rendered entries (Entry.YAML), in
+// any order: charts in the YAML emitter's key order, versions newest first.
+// Nothing is written when an entry is unusable; a write error can leave a
+// partial index, so write to a temporary file or buffer.
+func RenderYAML(w io.Writer, h Header, entries []Entry) error {
+	head, err := yaml.Marshal(struct {
+		Annotations map[string]string `json:"annotations,omitempty"`
+		APIVersion  string            `json:"apiVersion"`
+	}{h.Annotations, h.APIVersion})
+	if err != nil {
+		return fmt.Errorf("index: rendering header: %w", err)
+	}
+	tail, err := yaml.Marshal(struct {
+		Generated  time.Time              `json:"generated"`
+		PublicKeys []string               `json:"publicKeys,omitempty"`
+		ServerInfo map[string]interface{} `json:"serverInfo,omitempty"`
+	}{h.Generated, h.PublicKeys, h.ServerInfo})
+	if err != nil {
+		return fmt.Errorf("index: rendering header: %w", err)
+	}
+	byName, err := group(entries, func(e Entry) []byte { return e.YAML })
+	if err != nil {
+		return err
+	}
+	names, keys, err := yamlKeyOrder(byName)
+	if err != nil {
+		return err
+	}
+
+	bw := bufio.NewWriter(w)
+	bw.Write(head)
+	if len(names) == 0 {
+		bw.WriteString("entries: {}\n")
+	} else {
+		bw.WriteString("entries:\n")
+	}
+	for i, name := range names {
+		bw.WriteString("  ")
+		bw.Write(keys[i])
+		bw.WriteString(":\n")
+		for _, e := range byName[name] {
+			bw.Write(e.YAML)
+		}
+	}
+	bw.Write(tail)
+	return bw.Flush()
+}
+
+// yamlKeyOrder returns the chart names in the order the YAML emitter writes
+// map keys, and each name as the emitter writes it as a key (quoted when
+// needed). Both come from marshalling a map of the names, which gives
+// "key:\n- index\n" per name.
+func yamlKeyOrder(byName map[string][]Entry) ([]string, [][]byte, error) {
+	names := make([]string, 0, len(byName))
+	probe := make(map[string][]int, len(byName))
+	for name := range byName {
+		probe[name] = []int{len(names)}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return nil, nil, nil
+	}
+	b, err := yaml.Marshal(probe)
+	if err != nil {
+		return nil, nil, fmt.Errorf("index: ordering chart names: %w", err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
+	if len(lines) != 2*len(names) {
+		return nil, nil, fmt.Errorf("%w: %s", ErrUnrenderableName, unrenderable(names))
+	}
+	ordered := make([]string, len(names))
+	keys := make([][]byte, len(names))
+	for i := range names {
+		key, ok := bytes.CutSuffix(lines[2*i], []byte(":"))
+		item, ok2 := bytes.CutPrefix(lines[2*i+1], []byte("- "))
+		n, err := strconv.Atoi(string(item))
+		if !ok || !ok2 || err != nil || n < 0 || n >= len(names) || bytes.HasPrefix(key, []byte("? ")) {
+			return nil, nil, fmt.Errorf("%w: %s", ErrUnrenderableName, unrenderable(names))
+		}
+		ordered[i], keys[i] = names[n], key
+	}
+	return ordered, keys, nil
+}
+
+// unrenderable names the first offending chart name, for the error.
+func unrenderable(names []string) string {
+	for _, n := range names {
+		if len(n) > 128 || bytes.ContainsAny([]byte(n), "\n\r") {
+			return strconv.Quote(n)
+		}
+	}
+	return "(unknown)"
+}
+
+// RenderJSON writes index.json from pre-rendered entries (Entry.JSON), in
+// any order: byte-for-byte json.MarshalIndent(file, "", "  ") of the sorted
+// File. Errors are as for RenderYAML.
+func RenderJSON(w io.Writer, h Header, entries []Entry) error {
+	head, err := json.MarshalIndent(struct {
+		APIVersion string    `json:"apiVersion"`
+		Generated  time.Time `json:"generated"`
+	}{h.APIVersion, h.Generated}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("index: rendering header: %w", err)
+	}
+	tail, err := json.MarshalIndent(struct {
+		PublicKeys  []string               `json:"publicKeys,omitempty"`
+		Annotations map[string]string      `json:"annotations,omitempty"`
+		ServerInfo  map[string]interface{} `json:"serverInfo,omitempty"`
+	}{h.PublicKeys, h.Annotations, h.ServerInfo}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("index: rendering header: %w", err)
+	}
+	byName, err := group(entries, func(e Entry) []byte { return e.JSON })
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(byName))
+	for name := range byName {
+		names = append(names, name)
+	}
+	// encoding/json sorts map keys bytewise.
+	sort.Strings(names)
+
+	bw := bufio.NewWriter(w)
+	bw.Write(bytes.TrimSuffix(head, []byte("\n}")))
+	bw.WriteString(",\n  \"entries\": {")
+	for i, name := range names {
+		key, err := json.Marshal(name)
+		if err != nil {
+			return fmt.Errorf("index: rendering chart name: %w", err)
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		bw.Write(key)
+		bw.WriteString(": [")
+		for j, e := range byName[name] {
+			if j > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n" + jsonPrefix)
+			bw.Write(e.JSON)
+		}
+		bw.WriteString("\n    ]")
+	}
+	if len(names) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("}")
+	if string(tail) == "{}" {
+		bw.WriteString("\n}")
+	} else {
+		bw.WriteString(",")
+		bw.Write(tail[1:])
+	}
+	return bw.Flush()
+}
