@@ -1,0 +1,3 @@
+{{- define "required.host" -}}
+{{ required "db.host is required!" .Values.db.host }}
+{{- end -}}

@@ -1,0 +1,3 @@
+{{- define "tpl.label" -}}
+label-{{ .Release.Name }}
+{{- end -}}
