@@ -1,0 +1,493 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	// go-digest resolves algorithms through crypto.Hash.Available, so both
+	// hash implementations must be linked in.
+	_ "crypto/sha256"
+	_ "crypto/sha512"
+
+	"github.com/opencontainers/go-digest"
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/azureblob"
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/blob/memblob"
+	_ "gocloud.dev/blob/s3blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Key prefixes in the bucket. Blobs live under their digest; everything a
+// write has not yet committed lives under a prefix that can never be mistaken
+// for a blob key, so a crash mid-write leaves nothing that looks like a blob.
+const (
+	blobPrefix   = "blobs/"
+	tmpPrefix    = "_tmp/"
+	uploadPrefix = "_uploads/"
+	contentType  = "application/octet-stream"
+)
+
+// BlobStore is the content-addressed blob store over a gocloud.dev/blob
+// bucket. It implements Fetcher, RangeFetcher, Pusher, Stater and Deleter, and
+// the upload-part operations OCI chunked uploads are built on.
+type BlobStore struct {
+	bucket *blob.Bucket
+	log    *slog.Logger
+}
+
+// OpenBlobs opens the bucket at bucketURL (file://, mem://, s3://, gs://,
+// azblob://; a bare path means file://). For file:// the directory is
+// created when missing, temporary
+// files are written next to their final path (so the commit is a rename on
+// one filesystem, never a cross-device copy) and no attribute sidecars are
+// written; explicit query parameters in the URL win.
+func OpenBlobs(ctx context.Context, bucketURL string, log *slog.Logger) (*BlobStore, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if !strings.Contains(bucketURL, "://") && bucketURL != "" {
+		abs, err := filepath.Abs(bucketURL)
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		bucketURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+	}
+	u, err := url.Parse(bucketURL)
+	if err != nil {
+		return nil, fmt.Errorf("storage: parse bucket URL: %w", err)
+	}
+	if u.Scheme == "file" {
+		q := u.Query()
+		for k, v := range map[string]string{"create_dir": "1", "no_tmp_dir": "1", "metadata": "skip"} {
+			if _, set := q[k]; !set {
+				q.Set(k, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	b, err := blob.OpenBucket(ctx, u.String())
+	if err != nil {
+		return nil, fmt.Errorf("storage: open bucket %s: %w", redact(u), err)
+	}
+	return NewBlobStore(b, log), nil
+}
+
+// NewBlobStore wraps an open bucket. The store owns it: Close closes it.
+func NewBlobStore(b *blob.Bucket, log *slog.Logger) *BlobStore {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &BlobStore{bucket: b, log: log}
+}
+
+// redact drops credentials and the query (which may carry secrets) from u for
+// error messages.
+func redact(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.RawQuery = ""
+	return c.String()
+}
+
+// Close closes the bucket.
+func (s *BlobStore) Close() error { return s.bucket.Close() }
+
+// blobKey returns the bucket key of d, or ErrInvalidDigest.
+func blobKey(d digest.Digest) (string, error) {
+	if err := validDigest(d); err != nil {
+		return "", err
+	}
+	enc := d.Encoded()
+	return blobPrefix + string(d.Algorithm()) + "/" + enc[:2] + "/" + enc, nil
+}
+
+// validDigest accepts well-formed sha256 and sha512 digests only.
+func validDigest(d digest.Digest) error {
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("%w: %q: %v", ErrInvalidDigest, d, err)
+	}
+	switch d.Algorithm() {
+	case digest.SHA256, digest.SHA512:
+		return nil
+	}
+	return fmt.Errorf("%w: unsupported algorithm %q", ErrInvalidDigest, d.Algorithm())
+}
+
+// mapErr turns gocloud's NotFound into ErrNotFound, keeping the cause.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+// Fetch implements Fetcher.
+func (s *BlobStore) Fetch(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
+	return s.FetchRange(ctx, d, 0, -1)
+}
+
+// FetchRange implements RangeFetcher.
+func (s *BlobStore) FetchRange(ctx context.Context, d digest.Digest, offset, length int64) (io.ReadCloser, error) {
+	key, err := blobKey(d)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.bucket.NewRangeReader(ctx, key, offset, length, nil)
+	if err != nil {
+		return nil, fmt.Errorf("storage: fetch %s: %w", d, mapErr(err))
+	}
+	return r, nil
+}
+
+// Stat implements Stater.
+func (s *BlobStore) Stat(ctx context.Context, d digest.Digest) (Descriptor, error) {
+	key, err := blobKey(d)
+	if err != nil {
+		return Descriptor{}, err
+	}
+	a, err := s.bucket.Attributes(ctx, key)
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("storage: stat %s: %w", d, mapErr(err))
+	}
+	return Descriptor{Digest: d, Size: a.Size}, nil
+}
+
+// Delete implements Deleter. Deleting a missing blob is not an error: GC may
+// race another GC.
+func (s *BlobStore) Delete(ctx context.Context, d digest.Digest) error {
+	key, err := blobKey(d)
+	if err != nil {
+		return err
+	}
+	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("storage: delete %s: %w", d, err)
+	}
+	return nil
+}
+
+// Push implements Pusher.
+//
+// With an expected digest the bytes stream straight to the final key through
+// a writer whose context is cancelled when the digest does not match, which
+// makes gocloud abort the write: nothing is committed. Without one, the bytes
+// go to a temporary key while sha256 is computed, and are then copied to the
+// final key. Either way, when the blob already exists nothing is written, but
+// r is still drained and verified so the caller learns of a mismatch.
+func (s *BlobStore) Push(ctx context.Context, expected digest.Digest, r io.Reader) (Descriptor, error) {
+	if expected == "" {
+		return s.pushUnknown(ctx, r)
+	}
+	key, err := blobKey(expected)
+	if err != nil {
+		return Descriptor{}, err
+	}
+	if desc, err := s.Stat(ctx, expected); err == nil {
+		return desc, drainVerify(r, expected, desc.Size)
+	} else if !errors.Is(err, ErrNotFound) {
+		return Descriptor{}, err
+	}
+	n, err := s.writeVerified(ctx, key, expected, func(w io.Writer) (int64, error) {
+		return io.Copy(w, r)
+	})
+	if err != nil {
+		return Descriptor{}, err
+	}
+	return Descriptor{Digest: expected, Size: n}, nil
+}
+
+// writeVerified writes the bytes produced by fill to key, committing them only
+// when they hash to expected. A write that finds the key already there (a
+// concurrent push of the same blob) is a success: the bytes are the same.
+func (s *BlobStore) writeVerified(ctx context.Context, key string, expected digest.Digest, fill func(io.Writer) (int64, error)) (int64, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType, IfNotExist: true})
+	if err != nil {
+		return 0, fmt.Errorf("storage: write %s: %w", expected, err)
+	}
+	v := expected.Verifier()
+	n, err := fill(io.MultiWriter(w, v))
+	if err == nil && !v.Verified() {
+		err = fmt.Errorf("%w: expected %s", ErrDigestMismatch, expected)
+	}
+	if err != nil {
+		cancel() // aborts the write: Close commits nothing
+		_ = w.Close()
+		return 0, err
+	}
+	if err := w.Close(); err != nil && gcerrors.Code(err) != gcerrors.FailedPrecondition {
+		return 0, fmt.Errorf("storage: commit %s: %w", expected, err)
+	}
+	return n, nil
+}
+
+// drainVerify reads r to the end and checks it hashes to d with size bytes.
+func drainVerify(r io.Reader, d digest.Digest, size int64) error {
+	v := d.Verifier()
+	n, err := io.Copy(v, r)
+	if err != nil {
+		return fmt.Errorf("storage: read: %w", err)
+	}
+	if !v.Verified() {
+		return fmt.Errorf("%w: expected %s", ErrDigestMismatch, d)
+	}
+	if n != size {
+		return fmt.Errorf("%w: %d bytes, stored %d", ErrSizeMismatch, n, size)
+	}
+	return nil
+}
+
+// pushUnknown stages r under a temporary key while hashing it, then commits
+// the staged bytes under their digest.
+func (s *BlobStore) pushUnknown(ctx context.Context, r io.Reader) (Descriptor, error) {
+	tmp := tmpPrefix + randomID()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, tmp, &blob.WriterOptions{ContentType: contentType})
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
+	}
+	dg := digest.SHA256.Digester()
+	n, err := io.Copy(io.MultiWriter(w, dg.Hash()), r)
+	if err != nil {
+		cancel()
+		_ = w.Close()
+		return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
+	}
+	// The temp object is ours alone; remove it whatever happens next. A
+	// background context so a cancelled request still cleans up.
+	defer func() {
+		if err := s.bucket.Delete(context.WithoutCancel(ctx), tmp); err != nil {
+			s.log.Warn("storage: removing staged blob", "key", tmp, "err", err)
+		}
+	}()
+	desc := Descriptor{Digest: dg.Digest(), Size: n}
+	key, _ := blobKey(desc.Digest)
+	if _, err := s.Stat(ctx, desc.Digest); err == nil {
+		return desc, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return Descriptor{}, err
+	}
+	// Copy re-verifies: bytes read back from the bucket must still hash to
+	// the digest before the final key is committed.
+	_, err = s.writeVerified(ctx, key, desc.Digest, func(w io.Writer) (int64, error) {
+		rd, err := s.bucket.NewReader(ctx, tmp, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer rd.Close()
+		return io.Copy(w, rd)
+	})
+	if err != nil {
+		return Descriptor{}, err
+	}
+	return desc, nil
+}
+
+// randomID returns 128 random bits in hex.
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand documents a fatal error instead)
+	return hex.EncodeToString(b[:])
+}
+
+// partKey returns the key of part number part (0-based) of an upload. The
+// upload ID is restricted to a safe alphabet since it comes from a URL.
+func partKey(uploadID string, part int) (string, error) {
+	if uploadID == "" || len(uploadID) > 128 || strings.Trim(uploadID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+		return "", fmt.Errorf("storage: invalid upload id %q: %w", uploadID, ErrNotFound)
+	}
+	if part < 0 {
+		return "", fmt.Errorf("storage: invalid part %d", part)
+	}
+	return fmt.Sprintf("%s%s/%08d", uploadPrefix, uploadID, part), nil
+}
+
+// PutPart stores part number part (0-based) of an upload session, replacing
+// an earlier attempt at the same part. It returns the bytes written; nothing
+// is stored when reading r fails.
+func (s *BlobStore) PutPart(ctx context.Context, uploadID string, part int, r io.Reader) (n int64, err error) {
+	key, err := partKey(uploadID, part)
+	if err != nil {
+		return 0, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType})
+	if err != nil {
+		return 0, fmt.Errorf("storage: put part: %w", err)
+	}
+	n, err = io.Copy(w, r)
+	if err != nil {
+		cancel()
+		_ = w.Close()
+		return 0, fmt.Errorf("storage: put part: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return 0, fmt.Errorf("storage: put part: %w", err)
+	}
+	return n, nil
+}
+
+// ComposeParts streams parts 0..parts-1 in order into the blob expected,
+// committing it only when the concatenation hashes to expected. When the blob
+// already exists the parts are still verified, and nothing is written. The
+// parts are left in place: DeleteParts removes them.
+func (s *BlobStore) ComposeParts(ctx context.Context, uploadID string, parts int, expected digest.Digest) (Descriptor, error) {
+	key, err := blobKey(expected)
+	if err != nil {
+		return Descriptor{}, err
+	}
+	concat := func(w io.Writer) (int64, error) {
+		var total int64
+		for i := range parts {
+			pk, err := partKey(uploadID, i)
+			if err != nil {
+				return total, err
+			}
+			rd, err := s.bucket.NewReader(ctx, pk, nil)
+			if err != nil {
+				return total, fmt.Errorf("storage: part %d: %w", i, mapErr(err))
+			}
+			n, err := io.Copy(w, rd)
+			rd.Close()
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("storage: part %d: %w", i, err)
+			}
+		}
+		return total, nil
+	}
+	if desc, err := s.Stat(ctx, expected); err == nil {
+		pr, pw := io.Pipe()
+		go func() { _, err := concat(pw); pw.CloseWithError(err) }()
+		err := drainVerify(pr, expected, desc.Size)
+		pr.Close()
+		return desc, err
+	} else if !errors.Is(err, ErrNotFound) {
+		return Descriptor{}, err
+	}
+	n, err := s.writeVerified(ctx, key, expected, concat)
+	if err != nil {
+		return Descriptor{}, err
+	}
+	return Descriptor{Digest: expected, Size: n}, nil
+}
+
+// DeleteParts removes parts 0..parts-1 of an upload; missing parts are fine.
+func (s *BlobStore) DeleteParts(ctx context.Context, uploadID string, parts int) error {
+	var errs []error
+	for i := range parts {
+		pk, err := partKey(uploadID, i)
+		if err != nil {
+			return err
+		}
+		if err := s.bucket.Delete(ctx, pk); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("storage: delete parts of %s: %w", uploadID, err)
+	}
+	return nil
+}
+
+// StoredBlob is one object found by Walk.
+type StoredBlob struct {
+	Descriptor
+	ModTime time.Time
+}
+
+// Walk calls fn for every committed blob in the bucket. Garbage collection
+// uses it to find blobs that were pushed but never referenced.
+func (s *BlobStore) Walk(ctx context.Context, fn func(StoredBlob) error) error {
+	it := s.bucket.List(&blob.ListOptions{Prefix: blobPrefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("storage: list blobs: %w", err)
+		}
+		d, ok := digestOfKey(obj.Key)
+		if !ok {
+			continue
+		}
+		if err := fn(StoredBlob{Descriptor{d, obj.Size}, obj.ModTime}); err != nil {
+			return err
+		}
+	}
+}
+
+// SweepStale deletes what interrupted writes left behind and is older than
+// before: staged blobs under _tmp/, and keys under blobs/ that are not blob
+// keys (fileblob's "<key>.<n>.tmp" files after a kill -9). Such leftovers are
+// never visible as blobs (Stat and Fetch address exact digest keys); this
+// only reclaims their space.
+func (s *BlobStore) SweepStale(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	for _, prefix := range []string{tmpPrefix, blobPrefix} {
+		it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+		for {
+			obj, err := it.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return n, fmt.Errorf("storage: list %s: %w", prefix, err)
+			}
+			if obj.IsDir || !obj.ModTime.Before(before) {
+				continue
+			}
+			if _, ok := digestOfKey(obj.Key); ok {
+				continue
+			}
+			if err := s.bucket.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+				return n, fmt.Errorf("storage: sweep %s: %w", obj.Key, err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// digestOfKey parses a blob key back into its digest.
+func digestOfKey(key string) (digest.Digest, bool) {
+	rest, ok := strings.CutPrefix(key, blobPrefix)
+	if !ok {
+		return "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || len(parts[2]) < 2 || parts[1] != parts[2][:2] {
+		return "", false
+	}
+	d := digest.NewDigestFromEncoded(digest.Algorithm(parts[0]), parts[2])
+	if validDigest(d) != nil {
+		return "", false
+	}
+	return d, true
+}
+
+var _ interface {
+	Blobs
+	RangeFetcher
+	Deleter
+} = (*BlobStore)(nil)

@@ -1,0 +1,333 @@
+// Package sqldb is chartd's metadata database: one schema on SQLite (pure Go,
+// modernc.org/sqlite) or PostgreSQL (pgx), migrated with goose at Open.
+//
+// The database is the truth about what exists. Uniqueness is enforced by
+// constraints, never by reading first; every reference to a blob carries a
+// foreign key to the blobs table, so a referenced blob row cannot be deleted
+// by garbage collection, whatever the interleaving.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/chartd/chartd/storage"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is the metadata database. It satisfies storage.Tenants, storage.Charts,
+// storage.Repositories, storage.BlobLinks, storage.Manifests, storage.Uploads
+// and storage.Keys. It is safe for concurrent use.
+type DB struct {
+	pg bool
+	// rd serves reads; wr serves writes. They are the same pool on
+	// PostgreSQL. On SQLite wr holds a single connection, so writers queue in
+	// database/sql instead of failing with SQLITE_BUSY, while WAL lets
+	// readers proceed beside them.
+	rd, wr *sql.DB
+	gen    *sql.Stmt // Generation, prepared once: it runs on every index GET
+	stat   storage.Stater
+	log    *slog.Logger
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithBlobStater makes the database confirm, inside the transaction that
+// first records a blob, that the object is really in the store. Garbage
+// collection deletes an object only while it holds the blob's row, so this
+// closes the race of a push that found the object present just before GC
+// removed it: the reference then fails with a *storage.MissingBlobError
+// instead of committing a row that points at nothing, and the caller pushes
+// again.
+func WithBlobStater(s storage.Stater) Option { return func(db *DB) { db.stat = s } }
+
+// Open opens (creating when needed) and migrates the database at dsn: a
+// postgres:// or postgresql:// URL, or a SQLite path (optionally sqlite://path
+// or sqlite:path). Migrations run under PostgreSQL's session advisory lock, so
+// replicas starting together are safe.
+func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{log: log}
+	for _, o := range opts {
+		o(db)
+	}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		err = db.openPostgres(dsn)
+	} else {
+		err = db.openSQLite(dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if db.gen, err = db.rd.PrepareContext(ctx, db.rebind(`SELECT generation FROM tenants WHERE path = ?`)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqldb: prepare: %w", err)
+	}
+	return db, nil
+}
+
+func (db *DB) openPostgres(dsn string) error {
+	pool, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return fmt.Errorf("sqldb: open postgres: %w", err)
+	}
+	pool.SetMaxOpenConns(32)
+	pool.SetMaxIdleConns(8)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	db.pg, db.rd, db.wr = true, pool, pool
+	return nil
+}
+
+func (db *DB) openSQLite(dsn string) error {
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+	path, query, _ := strings.Cut(path, "?")
+	if path == "" {
+		return errors.New("sqldb: empty SQLite path")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("sqldb: %w", err)
+		}
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return fmt.Errorf("sqldb: SQLite options: %w", err)
+	}
+	// busy_timeout covers other processes sharing the file; within this
+	// process the single writer connection already serialises writers.
+	// IMMEDIATE transactions take the write lock at BEGIN, so a transaction
+	// never has to upgrade a read lock (which would fail with SQLITE_BUSY).
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	open := func(conns int) (*sql.DB, error) {
+		d, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("sqldb: open sqlite: %w", err)
+		}
+		d.SetMaxOpenConns(conns)
+		d.SetMaxIdleConns(conns)
+		d.SetConnMaxIdleTime(0)
+		return d, nil
+	}
+	if db.wr, err = open(1); err != nil {
+		return err
+	}
+	if db.rd, err = open(8); err != nil {
+		db.wr.Close()
+		return err
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	var popts []goose.ProviderOption
+	if db.pg {
+		dialect, dir = goose.DialectPostgres, "migrations/postgres"
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("sqldb: %w", err)
+		}
+		popts = append(popts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("sqldb: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, db.wr, fsys, append(popts, goose.WithDisableGlobalRegistry(true))...)
+	if err != nil {
+		return fmt.Errorf("sqldb: migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("sqldb: migrate: %w", err)
+	}
+	for _, r := range res {
+		db.log.InfoContext(ctx, "sqldb: applied migration", "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.gen != nil {
+		errs = append(errs, db.gen.Close())
+	}
+	errs = append(errs, db.rd.Close())
+	if db.wr != db.rd {
+		errs = append(errs, db.wr.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// rebind turns the '?' placeholders every query is written with into
+// PostgreSQL's $n. No query here has a '?' inside a literal or directly
+// before a digit (which would read as a longer $n).
+func (db *DB) rebind(q string) string {
+	if !db.pg {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// q runs queries written with '?' placeholders on a pool or a transaction.
+type q struct {
+	db *DB
+	c  querier
+}
+
+func (x q) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := x.c.ExecContext(ctx, x.db.rebind(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (x q) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return x.c.QueryContext(ctx, x.db.rebind(query), args...)
+}
+
+func (x q) row(ctx context.Context, query string, args ...any) *sql.Row {
+	return x.c.QueryRowContext(ctx, x.db.rebind(query), args...)
+}
+
+// read returns a runner on the read pool.
+func (db *DB) read() q { return q{db, db.rd} }
+
+// write runs fn in a write transaction, committing when it returns nil. On
+// PostgreSQL a serialization failure or deadlock is retried a few times: both
+// mean no effect was committed.
+func (db *DB) write(ctx context.Context, fn func(tx q) error) error {
+	for attempt := 0; ; attempt++ {
+		err := db.tx(ctx, fn)
+		if err == nil || attempt == 4 || !retryable(err) {
+			return err
+		}
+		db.log.DebugContext(ctx, "sqldb: retrying transaction", "attempt", attempt+1, "err", err)
+	}
+}
+
+func (db *DB) tx(ctx context.Context, fn func(tx q) error) (err error) {
+	tx, err := db.wr.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqldb: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(q{db, tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqldb: commit: %w", err)
+	}
+	return nil
+}
+
+// now is the time stored in rows, in Unix nanoseconds.
+func now() int64 { return time.Now().UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return now()
+	}
+	return t.UnixNano()
+}
+
+// Error classification across both drivers.
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+// isUnique reports a unique or primary-key violation.
+func isUnique(err error) bool {
+	if c := sqliteCode(err); c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		return true
+	}
+	return pgCode(err) == "23505"
+}
+
+// isForeignKey reports a foreign-key violation.
+func isForeignKey(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY || pgCode(err) == "23503"
+}
+
+func retryable(err error) bool {
+	switch pgCode(err) {
+	case "40001", "40P01":
+		return true
+	}
+	return false
+}
+
+// nullString stores an empty optional digest as NULL: the foreign keys to
+// blobs must not see an empty string.
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
