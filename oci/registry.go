@@ -1,0 +1,252 @@
+// Package oci is chartd's OCI distribution-spec v1.1 registry: the /v2/ API
+// over the same content-addressed store the ChartMuseum API uses.
+//
+// Blobs are stored once, under their digest, and are visible to a repository
+// only through a link row; every lookup a client can trigger goes through
+// the repository's links, so a blob's existence elsewhere is never revealed.
+// A manifest whose config media type is Helm's is a chart: its push writes
+// the chart version (the index face) in the same transaction as the manifest.
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	// go-digest finds algorithms through crypto.Hash.Available.
+	_ "crypto/sha256"
+	_ "crypto/sha512"
+
+	"github.com/gorilla/mux"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chartd/chartd/storage"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultUploadTTL       = 24 * time.Hour
+	DefaultMaxManifestSize = 4 << 20 // the spec asks registries to take at least 4 MB
+)
+
+// PartStore holds the parts of resumable uploads.
+type PartStore interface {
+	// PutPart stores part number part (0-based) of an upload, replacing an
+	// earlier attempt at the same part, and returns the bytes written.
+	PutPart(ctx context.Context, uploadID string, part int, r io.Reader) (int64, error)
+	// ComposeParts commits parts 0..parts-1 as one blob that must hash to expected.
+	ComposeParts(ctx context.Context, uploadID string, parts int, expected digest.Digest) (storage.Descriptor, error)
+	// DeleteParts removes parts 0..parts-1.
+	DeleteParts(ctx context.Context, uploadID string, parts int) error
+}
+
+// BlobStore is what the registry needs of the blob store. *storage.BlobStore
+// satisfies it; a store that is also a storage.RangeFetcher serves ranges
+// without reading what precedes them.
+type BlobStore interface {
+	storage.Fetcher
+	storage.Pusher
+	PartStore
+}
+
+var _ BlobStore = (*storage.BlobStore)(nil)
+
+// Meta is the metadata the registry reads and writes.
+type Meta interface {
+	storage.Tenants
+	storage.Repositories
+	storage.BlobLinks
+	storage.Manifests
+	storage.Uploads
+}
+
+// Config configures a Registry.
+type Config struct {
+	Blobs BlobStore
+	Meta  Meta
+	// Resolve maps a repository name to (tenant path, repository name within
+	// the tenant); the server derives it from --depth.
+	Resolve func(name string) (tenantPath, repo string, err error)
+	// Authorize reports whether the request may do action ("pull"|"push"|
+	// "delete") on the tenant.
+	Authorize func(r *http.Request, tenantPath, action string) bool
+	// Challenge writes the WWW-Authenticate header for a denied request (the
+	// registry then answers 401 UNAUTHORIZED).
+	Challenge func(w http.ResponseWriter, r *http.Request, name, action string)
+	// ValidateChart checks a chart pushed over OCI (the server plugs in
+	// provenance policy here); nil = accept. It may fill in cv's signer
+	// fields. An error rejects the push with 400 MANIFEST_INVALID, and its
+	// text is shown to the client.
+	ValidateChart func(ctx context.Context, tenantPath string, cv *storage.ChartVersion, chartTgz, prov []byte) error
+	Log           *slog.Logger
+	// UploadTTL is how long an idle upload session lives (0: DefaultUploadTTL).
+	UploadTTL time.Duration
+	// MaxManifestSize bounds a manifest push (0: DefaultMaxManifestSize).
+	MaxManifestSize int64
+}
+
+// Actions passed to Config.Authorize.
+const (
+	ActionPull   = "pull"
+	ActionPush   = "push"
+	ActionDelete = "delete"
+)
+
+// Registry is the /v2/ API. It is an http.Handler for paths beginning
+// with /v2/ (the server mounts it there without stripping the prefix).
+type Registry struct {
+	cfg    Config
+	log    *slog.Logger
+	router *mux.Router
+	now    func() time.Time
+}
+
+// New checks cfg and returns the registry.
+func New(cfg Config) (*Registry, error) {
+	switch {
+	case cfg.Blobs == nil:
+		return nil, errors.New("oci: Config.Blobs is required")
+	case cfg.Meta == nil:
+		return nil, errors.New("oci: Config.Meta is required")
+	case cfg.Resolve == nil:
+		return nil, errors.New("oci: Config.Resolve is required")
+	case cfg.Authorize == nil:
+		return nil, errors.New("oci: Config.Authorize is required")
+	}
+	if cfg.UploadTTL < 0 || cfg.MaxManifestSize < 0 {
+		return nil, errors.New("oci: UploadTTL and MaxManifestSize must not be negative")
+	}
+	if cfg.UploadTTL == 0 {
+		cfg.UploadTTL = DefaultUploadTTL
+	}
+	if cfg.MaxManifestSize == 0 {
+		cfg.MaxManifestSize = DefaultMaxManifestSize
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Challenge == nil {
+		cfg.Challenge = func(http.ResponseWriter, *http.Request, string, string) {}
+	}
+	g := &Registry{cfg: cfg, log: cfg.Log, now: time.Now}
+	g.router = g.routes()
+	return g, nil
+}
+
+type routeCtxKey struct{}
+
+// routeOf returns the route ServeHTTP parsed.
+func routeOf(r *http.Request) route {
+	rt, _ := r.Context().Value(routeCtxKey{}).(route)
+	return rt
+}
+
+// routes wires methods to handlers. The path has already been parsed once
+// by ServeHTTP (names contain slashes, so mux's path templates cannot
+// express them); mux dispatches on the parsed kind and the method, and
+// answers a known path with a wrong method with 405.
+func (g *Registry) routes() *mux.Router {
+	m := mux.NewRouter()
+	m.SkipClean(true) // never redirect: a registry client does not follow 301 on PUT
+	on := func(kind routeKind, h http.HandlerFunc, methods ...string) {
+		m.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
+			return routeOf(r).kind == kind
+		}).Methods(methods...).HandlerFunc(h)
+	}
+	on(routeBase, g.base, http.MethodGet, http.MethodHead)
+	on(routeCatalog, g.catalog, http.MethodGet)
+	on(routeManifest, g.getManifest, http.MethodGet, http.MethodHead)
+	on(routeManifest, g.putManifest, http.MethodPut)
+	on(routeManifest, g.deleteManifest, http.MethodDelete)
+	on(routeBlob, g.getBlob, http.MethodGet, http.MethodHead)
+	on(routeBlob, g.deleteBlob, http.MethodDelete)
+	on(routeUploads, g.startUpload, http.MethodPost)
+	on(routeUpload, g.uploadStatus, http.MethodGet)
+	on(routeUpload, g.patchUpload, http.MethodPatch)
+	on(routeUpload, g.finishUpload, http.MethodPut)
+	on(routeUpload, g.cancelUpload, http.MethodDelete)
+	on(routeTags, g.tags, http.MethodGet)
+	on(routeReferrers, g.referrers, http.MethodGet)
+	m.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, g.log, fmt.Errorf("%w: %s %s", errUnsupported, r.Method, routeOf(r).kind))
+	})
+	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, g.log, errNoRoute)
+	})
+	return m
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	rt, err := parseRoute(r.URL.Path)
+	if err != nil {
+		writeError(w, r, g.log, err)
+		return
+	}
+	g.router.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeCtxKey{}, rt)))
+}
+
+// base answers the version check. Authentication for `docker login` style
+// pings is the server's business: it sees /v2/ before the registry does.
+func (g *Registry) base(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = io.WriteString(w, "{}")
+	}
+}
+
+// target is a resolved, authorized repository.
+type target struct {
+	name       string // full repository name
+	tenantPath string
+	repoName   string // name within the tenant
+	tenant     storage.Tenant
+	repo       storage.Repository
+}
+
+// resolve maps name to its tenant and checks that the request may do action
+// there, writing the challenge when it may not. It touches no storage, so a
+// denied caller learns nothing about what exists.
+func (g *Registry) resolve(w http.ResponseWriter, r *http.Request, name, action string) (target, error) {
+	tp, repo, err := g.cfg.Resolve(name)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return target{}, fmt.Errorf("%w: %w", errNameUnknown, err)
+		}
+		return target{}, fmt.Errorf("%w: %q: %w", errNameInvalid, name, err)
+	}
+	if !g.cfg.Authorize(r, tp, action) {
+		g.cfg.Challenge(w, r, name, action)
+		return target{}, errUnauthorized
+	}
+	return target{name: name, tenantPath: tp, repoName: repo}, nil
+}
+
+// open resolves and authorizes name, then finds its repository; with create
+// the tenant and repository are created when missing (a push).
+func (g *Registry) open(ctx context.Context, w http.ResponseWriter, r *http.Request, name, action string, create bool) (target, error) {
+	t, err := g.resolve(w, r, name, action)
+	if err != nil {
+		return t, err
+	}
+	if create {
+		t.tenant, err = g.cfg.Meta.EnsureTenant(ctx, t.tenantPath)
+	} else {
+		t.tenant, err = g.cfg.Meta.Tenant(ctx, t.tenantPath)
+	}
+	if err != nil {
+		return t, notFound(err, errNameUnknown)
+	}
+	t.repo, err = g.cfg.Meta.Repository(ctx, t.tenant.ID, t.repoName, create)
+	if err != nil {
+		return t, notFound(err, errNameUnknown)
+	}
+	return t, nil
+}
