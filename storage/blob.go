@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	// go-digest resolves algorithms through crypto.Hash.Available, so both
@@ -44,6 +45,25 @@ const (
 type BlobStore struct {
 	bucket *blob.Bucket
 	log    *slog.Logger
+	// written counts bytes written to the bucket: exported as a metric,
+	// and the evidence that pushing an existing blob costs the same writes
+	// as pushing a new one.
+	written atomic.Int64
+}
+
+// BytesWritten is the number of bytes this store has written to its bucket.
+func (s *BlobStore) BytesWritten() int64 { return s.written.Load() }
+
+// countingWriter counts what reaches the bucket.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // OpenBlobs opens the bucket at bucketURL (file://, mem://, s3://, gs://,
@@ -196,7 +216,14 @@ func (s *BlobStore) Push(ctx context.Context, expected digest.Digest, r io.Reade
 		return Descriptor{}, err
 	}
 	if desc, err := s.Stat(ctx, expected); err == nil {
-		return desc, drainVerify(r, expected, desc.Size)
+		// The blob may be another tenant's. Skipping the write would make
+		// this push measurably faster and so reveal that it exists, so the
+		// bytes are written and verified exactly as for a new blob, to a
+		// temporary key that is then removed.
+		if _, err := s.writeDiscarded(ctx, expected, r); err != nil {
+			return Descriptor{}, err
+		}
+		return desc, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return Descriptor{}, err
 	}
@@ -220,7 +247,7 @@ func (s *BlobStore) writeVerified(ctx context.Context, key string, expected dige
 		return 0, fmt.Errorf("storage: write %s: %w", expected, err)
 	}
 	v := expected.Verifier()
-	n, err := fill(io.MultiWriter(w, v))
+	n, err := fill(io.MultiWriter(countingWriter{w, &s.written}, v))
 	if err == nil && !v.Verified() {
 		err = fmt.Errorf("%w: expected %s", ErrDigestMismatch, expected)
 	}
@@ -235,21 +262,20 @@ func (s *BlobStore) writeVerified(ctx context.Context, key string, expected dige
 	return n, nil
 }
 
-// drainVerify reads r to the end and checks it hashes to d with size bytes.
-func drainVerify(r io.Reader, d digest.Digest, size int64) error {
-	v := d.Verifier()
-	n, err := io.Copy(v, r)
-	if err != nil {
-		return fmt.Errorf("storage: read: %w", err)
+// writeDiscarded writes r to a fresh temporary key, verifying it hashes to
+// d, and removes the key: the same work as committing a new blob, with
+// nothing left behind.
+func (s *BlobStore) writeDiscarded(ctx context.Context, d digest.Digest, r io.Reader) (int64, error) {
+	tmp := tmpPrefix + randomID()
+	n, err := s.writeVerified(ctx, tmp, d, func(w io.Writer) (int64, error) { return io.Copy(w, r) })
+	if err == nil {
+		if derr := s.bucket.Delete(context.WithoutCancel(ctx), tmp); derr != nil && gcerrors.Code(derr) != gcerrors.NotFound {
+			s.log.Warn("storage: removing discarded blob", "key", tmp, "err", derr)
+		}
 	}
-	if !v.Verified() {
-		return fmt.Errorf("%w: expected %s", ErrDigestMismatch, d)
-	}
-	if n != size {
-		return fmt.Errorf("%w: %d bytes, stored %d", ErrSizeMismatch, n, size)
-	}
-	return nil
+	return n, err
 }
+
 
 // pushUnknown stages r under a temporary key while hashing it, then commits
 // the staged bytes under their digest.
@@ -262,7 +288,7 @@ func (s *BlobStore) pushUnknown(ctx context.Context, r io.Reader) (Descriptor, e
 		return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
 	}
 	dg := digest.SHA256.Digester()
-	n, err := io.Copy(io.MultiWriter(w, dg.Hash()), r)
+	n, err := io.Copy(io.MultiWriter(countingWriter{w, &s.written}, dg.Hash()), r)
 	if err != nil {
 		cancel()
 		_ = w.Close()
@@ -281,6 +307,16 @@ func (s *BlobStore) pushUnknown(ctx context.Context, r io.Reader) (Descriptor, e
 	desc := Descriptor{Digest: dg.Digest(), Size: n}
 	key, _ := blobKey(desc.Digest)
 	if _, err := s.Stat(ctx, desc.Digest); err == nil {
+		// As in Push: an existing blob costs the same copy as a new one, so
+		// timing does not reveal that someone else stored it.
+		rd, err := s.bucket.NewReader(ctx, tmp, nil)
+		if err != nil {
+			return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
+		}
+		defer rd.Close()
+		if _, err := s.writeDiscarded(ctx, desc.Digest, rd); err != nil {
+			return Descriptor{}, err
+		}
 		return desc, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return Descriptor{}, err
@@ -376,10 +412,12 @@ func (s *BlobStore) ComposeParts(ctx context.Context, uploadID string, parts int
 		return total, nil
 	}
 	if desc, err := s.Stat(ctx, expected); err == nil {
-		pr, pw := io.Pipe()
-		go func() { _, err := concat(pw); pw.CloseWithError(err) }()
-		err := drainVerify(pr, expected, desc.Size)
-		pr.Close()
+		// Same cost as a new blob, so timing does not reveal the existing one.
+		tmp := tmpPrefix + randomID()
+		_, err := s.writeVerified(ctx, tmp, expected, concat)
+		if err == nil {
+			_ = s.bucket.Delete(context.WithoutCancel(ctx), tmp)
+		}
 		return desc, err
 	} else if !errors.Is(err, ErrNotFound) {
 		return Descriptor{}, err
