@@ -276,7 +276,6 @@ func (s *BlobStore) writeDiscarded(ctx context.Context, d digest.Digest, r io.Re
 	return n, err
 }
 
-
 // pushUnknown stages r under a temporary key while hashing it, then commits
 // the staged bytes under their digest.
 func (s *BlobStore) pushUnknown(ctx context.Context, r io.Reader) (Descriptor, error) {
