@@ -47,9 +47,11 @@ $(PEERS)/registry:
 	mkdir -p $(PEERS)
 	GOBIN=$(PEERS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(DIST_VERSION)
 
-# Tests start their own throwaway PostgreSQL; only the binaries must be present.
+# Tests start their own throwaway PostgreSQL (only the binaries must be
+# present) and make OpenPGP keys with GnuPG.
 postgres:
-	@test -x $(PG_BINDIR)/initdb || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15)
+	@test -x $(PG_BINDIR)/initdb && command -v gpg >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15 gnupg)
 
 # --- checks ------------------------------------------------------------------
 vet:

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// FlagSet binds every flag to c. ChartMuseum's flags keep their names and
+// environment variables (upper case, '-' as '_': STORAGE_LOCAL_ROOTDIR) so
+// existing deployments keep their configuration; chartd's own flags read
+// CHARTD_* variables.
+func (c *Config) FlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	s := func(p *string, n, usage string) { fs.StringVar(p, n, *p, usage) }
+	b := func(p *bool, n, usage string) { fs.BoolVar(p, n, *p, usage) }
+	i := func(p *int, n, usage string) { fs.IntVar(p, n, *p, usage) }
+
+	s(&c.ListenHost, "listen-host", "address to listen on")
+	i(&c.Port, "port", "port to listen on")
+	s(&c.ContextPath, "context-path", "base path of every route, e.g. /charts")
+	s(&c.TLSCert, "tls-cert", "TLS certificate file")
+	s(&c.TLSKey, "tls-key", "TLS key file")
+	s(&c.TLSCACert, "tls-ca-cert", "CA certificate for client certificate (mTLS) verification")
+
+	s(&c.DataDir, "data-dir", "directory for the embedded database and local storage")
+	s(&c.DatabaseURL, "database-url", "SQLite path or postgres:// DSN")
+	s(&c.StorageURL, "storage-url", "gocloud.dev/blob bucket URL (file://, s3://, gs://, azblob://, mem://)")
+	s(&c.Storage, "storage", "ChartMuseum storage backend: local, amazon, google, microsoft")
+	s(&c.StorageLocalRootDir, "storage-local-rootdir", "directory for --storage=local")
+	s(&c.StorageAmazonBucket, "storage-amazon-bucket", "S3 bucket")
+	s(&c.StorageAmazonPrefix, "storage-amazon-prefix", "S3 key prefix")
+	s(&c.StorageAmazonRegion, "storage-amazon-region", "S3 region")
+	s(&c.StorageAmazonEndpoint, "storage-amazon-endpoint", "S3-compatible endpoint URL")
+	s(&c.StorageGoogleBucket, "storage-google-bucket", "GCS bucket")
+	s(&c.StorageGooglePrefix, "storage-google-prefix", "GCS key prefix")
+	s(&c.StorageMicrosoftContainer, "storage-microsoft-container", "Azure Blob container")
+	s(&c.StorageMicrosoftPrefix, "storage-microsoft-prefix", "Azure Blob key prefix")
+
+	i(&c.Depth, "depth", "number of path segments that name a tenant")
+	b(&c.DepthDynamic, "depth-dynamic", "infer the tenant depth per request")
+
+	s(&c.BasicAuthUser, "basic-auth-user", "username for basic auth")
+	s(&c.BasicAuthPass, "basic-auth-pass", "password for basic auth")
+	b(&c.AuthAnonymousGet, "auth-anonymous-get", "allow anonymous GET")
+	b(&c.BearerAuth, "bearer-auth", "require bearer tokens")
+	s(&c.AuthRealm, "auth-realm", "token realm for bearer auth")
+	s(&c.AuthService, "auth-service", "token service for bearer auth")
+	s(&c.AuthCertPath, "auth-cert-path", "public key (PEM) that signs bearer tokens")
+
+	b(&c.AllowOverwrite, "allow-overwrite", "allow replacing an existing chart version")
+	b(&c.DisableForceOverwrite, "disable-force-overwrite", "ignore ?force on uploads")
+	b(&c.AllowForceOverwrite, "allow-force-overwrite", "let ?force replace an existing chart version")
+	b(&c.DisableDelete, "disable-delete", "refuse DELETE")
+	b(&c.DisableAPI, "disable-api", "disable the /api routes")
+	fs.Int64Var(&c.MaxUploadSize, "max-upload-size", c.MaxUploadSize, "largest accepted upload in bytes")
+	i(&c.MaxStorageObjects, "max-storage-objects", "most chart versions per tenant (0: unlimited)")
+	s(&c.ChartURL, "chart-url", "absolute base URL for chart URLs in index.yaml")
+	b(&c.JSONIndex, "json-index", "serve index.yaml as JSON")
+	b(&c.EnableMetrics, "enable-metrics", "serve Prometheus metrics at /metrics")
+	s(&c.ChartPostFormField, "chart-post-form-field-name", "multipart field of the chart")
+	s(&c.ProvPostFormField, "prov-post-form-field-name", "multipart field of the provenance file")
+	s(&c.CORSAllowOrigin, "cors-alloworigin", "value of Access-Control-Allow-Origin")
+
+	fs.DurationVar(&c.GCInterval, "gc-interval", c.GCInterval, "how often unreferenced blobs are collected (0: never)")
+	fs.DurationVar(&c.GCGrace, "gc-grace", c.GCGrace, "how old an unreferenced blob must be before it is collected")
+	fs.DurationVar(&c.UploadTTL, "upload-ttl", c.UploadTTL, "how long an idle OCI upload session lives")
+	s(&c.TokenSecretFile, "token-secret-file", "secret that signs registry tokens (shared by all replicas)")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of registry tokens")
+	s(&c.SignaturePolicy, "signature-policy", "off, verify or required")
+	s(&c.Keyring, "keyring", "OpenPGP keyring (binary or armored) of trusted signers")
+	s(&c.SigningKey, "signing-key", "OpenPGP secret key the server signs unsigned charts with")
+	s(&c.SigningPassphraseFile, "signing-passphrase-file", "file holding the signing key's passphrase (or CHARTD_SIGNING_PASSPHRASE)")
+	b(&c.ImportOnStart, "import-on-start", "adopt charts found in a ChartMuseum storage layout on first start")
+
+	// ChartMuseum flags whose job chartd does differently. They are accepted
+	// so existing deployments start unchanged, and have no effect: the index
+	// is kept from the database (no cache interval, state files or index
+	// limit), logging is structured JSON, and timeouts are chartd's own.
+	for _, name := range []string{"cache-interval", "index-limit", "read-timeout", "write-timeout", "cache",
+		"cache-redis-addr", "cache-redis-password", "cache-redis-db", "log-latency-integer"} {
+		fs.String(name, "", "accepted for ChartMuseum compatibility; no effect in chartd")
+	}
+	for _, name := range []string{"debug", "log-json", "log-health", "log-latency", "disable-statefiles", "genindex"} {
+		fs.Bool(name, false, "accepted for ChartMuseum compatibility; no effect in chartd")
+	}
+	return fs
+}
+
+// chartdOwn reports whether a flag is chartd's own, read from CHARTD_<NAME>.
+func chartdOwn(name string) bool {
+	switch name {
+	case "data-dir", "database-url", "storage-url", "allow-force-overwrite", "signature-policy", "keyring", "signing-key",
+		"signing-passphrase-file", "token-secret-file", "token-ttl", "gc-interval", "gc-grace", "upload-ttl", "import-on-start":
+		return true
+	}
+	return false
+}
+
+// EnvName is the environment variable that sets flag name.
+func EnvName(name string) string {
+	v := strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if chartdOwn(name) {
+		return "CHARTD_" + v
+	}
+	return v
+}
+
+// Parse fills c: config file (--config or CHARTD_CONFIG), then environment,
+// then command-line flags, which win.
+func (c *Config) Parse(args []string, getenv func(string) string) error {
+	// The config file is found first so that env and flags override it.
+	cfgFile := getenv("CHARTD_CONFIG")
+	for i, a := range args {
+		switch {
+		case a == "--config" || a == "-config":
+			if i+1 < len(args) {
+				cfgFile = args[i+1]
+			}
+		case strings.HasPrefix(a, "--config="), strings.HasPrefix(a, "-config="):
+			cfgFile = a[strings.Index(a, "=")+1:]
+		}
+	}
+	if cfgFile != "" {
+		if err := c.LoadFile(cfgFile); err != nil {
+			return err
+		}
+	}
+	fs := c.FlagSet("chartd")
+	fs.String("config", cfgFile, "YAML config file (CHARTD_CONFIG)")
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "config" {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("environment %s: %w", EnvName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	fs.SetOutput(os.Stderr)
+	return fs.Parse(args)
+}

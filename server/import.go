@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/chartd/chartd/storage"
+)
+
+// importMarker records in the bucket that a ChartMuseum layout was adopted,
+// so later starts skip the scan and start-up stays independent of the
+// number of charts.
+const importMarker = "_chartd/imported"
+
+// ImportIfFresh adopts a ChartMuseum storage layout the first time chartd
+// starts on a bucket, and never again.
+func (s *Server) ImportIfFresh(ctx context.Context, st *Stores) (int, error) {
+	b, err := s.openBucket(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
+	if ok, err := b.Exists(ctx, importMarker); err != nil || ok {
+		return 0, err
+	}
+	n, err := s.importFrom(ctx, b)
+	if err != nil {
+		return n, err
+	}
+	return n, b.WriteAll(ctx, importMarker, []byte("chartd\n"), nil)
+}
+
+// Import adopts every chart found in a ChartMuseum storage layout
+// (<tenant path>/<name>-<version>.tgz with optional .prov) without moving or
+// deleting anything. Versions already known are left alone.
+func (s *Server) Import(ctx context.Context) (int, error) {
+	b, err := s.openBucket(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
+	return s.importFrom(ctx, b)
+}
+
+func (s *Server) openBucket(ctx context.Context) (*blob.Bucket, error) {
+	u, err := s.cfg.BucketURL()
+	if err != nil {
+		return nil, err
+	}
+	return blob.OpenBucket(ctx, u)
+}
+
+// chartdKey reports keys that are chartd's own, not ChartMuseum's.
+func chartdKey(key string) bool {
+	for _, p := range []string{"blobs/", "_tmp/", "_uploads/", "_chartd/", "uploads/"} {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) importFrom(ctx context.Context, b *blob.Bucket) (int, error) {
+	it := b.List(&blob.ListOptions{})
+	imported := 0
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return imported, nil
+		}
+		if err != nil {
+			return imported, fmt.Errorf("list storage: %w", err)
+		}
+		if obj.IsDir || chartdKey(obj.Key) || !strings.HasSuffix(obj.Key, ".tgz") {
+			continue
+		}
+		repo := path.Dir(obj.Key)
+		if repo == "." {
+			repo = ""
+		}
+		if !s.tenantDepthOK(repo) {
+			continue
+		}
+		ok, err := s.importOne(ctx, b, repo, obj.Key)
+		if err != nil {
+			// A broken file in the old store must not stop the adoption of
+			// the rest; it is reported and left where it is.
+			s.log.WarnContext(ctx, "not adopting chart", "key", obj.Key, "err", err)
+			continue
+		}
+		if ok {
+			imported++
+		}
+	}
+}
+
+func (s *Server) tenantDepthOK(repo string) bool {
+	if s.cfg.DepthDynamic {
+		return true
+	}
+	n := 0
+	if repo != "" {
+		n = len(strings.Split(repo, "/"))
+	}
+	return n == s.cfg.Depth
+}
+
+func (s *Server) importOne(ctx context.Context, b *blob.Bucket, repo, key string) (bool, error) {
+	r, err := b.NewReader(ctx, key, nil)
+	if err != nil {
+		return false, err
+	}
+	rc, err := s.receiveChart(ctx, io.LimitReader(r, s.cfg.MaxUploadSize+1))
+	r.Close()
+	if err != nil {
+		return false, err
+	}
+	var prov []byte
+	if p, err := b.ReadAll(ctx, key+".prov"); err == nil {
+		prov = p
+	} else if gcerrors.Code(err) != gcerrors.NotFound {
+		return false, err
+	}
+	err = s.saveChart(ctx, repo, rc, prov, saveOptions{adopt: true})
+	if errors.Is(err, storage.ErrExists) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chartd/chartd/oci"
+	"github.com/chartd/chartd/storage"
+	"github.com/chartd/chartd/storage/sqldb"
+)
+
+// Stores are the opened blob store and metadata database.
+type Stores struct {
+	Blobs *storage.BlobStore
+	DB    *sqldb.DB
+}
+
+// Close closes both stores.
+func (st *Stores) Close() error {
+	return errors.Join(st.DB.Close(), st.Blobs.Close())
+}
+
+// OpenStores opens the bucket and the database named by the configuration,
+// running migrations. Nothing here scans charts: start-up cost does not
+// depend on how many charts exist.
+func OpenStores(ctx context.Context, cfg *Config, log *slog.Logger) (*Stores, error) {
+	bucket, err := cfg.BucketURL()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	blobs, err := storage.OpenBlobs(ctx, bucket, log)
+	if err != nil {
+		return nil, err
+	}
+	// The stater lets the database notice a blob that GC removed between a
+	// push's existence check and its commit, so the push is retried rather
+	// than linking a missing object.
+	db, err := sqldb.Open(ctx, cfg.DatabaseDSN(), log, sqldb.WithBlobStater(blobs))
+	if err != nil {
+		blobs.Close()
+		return nil, err
+	}
+	return &Stores{Blobs: blobs, DB: db}, nil
+}
+
+// NewWithStores builds the full server (ChartMuseum API plus the OCI
+// registry) over opened stores.
+func NewWithStores(cfg Config, st *Stores, log *slog.Logger) (*Server, *oci.Registry, error) {
+	// The server is built first so the registry can borrow its auth.
+	s, err := New(cfg, Options{Blobs: st.Blobs, Meta: st.DB, Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := oci.New(oci.Config{
+		Blobs:           st.Blobs,
+		Meta:            st.DB,
+		Resolve:         s.resolveOCI,
+		Authorize:       s.authorizeOCI,
+		Challenge:       s.challengeOCI,
+		ValidateChart:   s.validateOCIChart,
+		Log:             log,
+		UploadTTL:       cfg.UploadTTL,
+		MaxManifestSize: 4 << 20,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.handler = s.routes(reg)
+	return s, reg, nil
+}
+
+// resolveOCI maps an OCI repository name to (tenant path, repository): the
+// first Depth segments name the tenant; with dynamic depth, all but the last.
+func (s *Server) resolveOCI(name string) (string, string, error) {
+	segs := strings.Split(name, "/")
+	depth := s.cfg.Depth
+	if s.cfg.DepthDynamic {
+		depth = len(segs) - 1
+	}
+	if depth >= len(segs) {
+		return "", "", fmt.Errorf("repository %q needs %d tenant segments and a name", name, depth)
+	}
+	return strings.Join(segs[:depth], "/"), strings.Join(segs[depth:], "/"), nil
+}
+
+func (s *Server) authorizeOCI(r *http.Request, tenant, action string) bool {
+	if action == "delete" {
+		if s.cfg.DisableDelete {
+			return false
+		}
+		action = actionPush
+	}
+	return s.auth.check(r, tenant, action) == nil
+}
+
+func (s *Server) challengeOCI(w http.ResponseWriter, r *http.Request, name, action string) {
+	tenant, _, _ := s.resolveOCI(name)
+	s.auth.challengeRegistry(w, r, tenant, name, action)
+}
+
+// Run serves until ctx ends, with the background work chartd needs: garbage
+// collection and expiry of abandoned upload sessions.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	st, err := OpenStores(ctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	s, reg, err := NewWithStores(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	if cfg.ImportOnStart {
+		n, err := s.ImportIfFresh(ctx, st)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		if n > 0 {
+			log.Info("adopted charts from existing storage", "versions", n)
+		}
+	}
+	go s.background(ctx, st, reg)
+
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	addr := net.JoinHostPort(cfg.ListenHost, strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if cfg.TLSCert != "" {
+		tc, err := tlsConfig(&cfg)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = tc
+	}
+	log.Info("chartd listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func tlsConfig(cfg *Config) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLSCACert != "" {
+		pem, err := os.ReadFile(cfg.TLSCACert)
+		if err != nil {
+			return nil, fmt.Errorf("tls-ca-cert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("tls-ca-cert: no certificates found")
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+// background runs GC and upload expiry on their intervals until ctx ends.
+func (s *Server) background(ctx context.Context, st *Stores, reg *oci.Registry) {
+	if s.cfg.GCInterval <= 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := reg.CleanUploads(ctx, now); err != nil {
+				s.log.WarnContext(ctx, "upload expiry failed", "err", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "expired upload sessions", "count", n)
+			}
+			stats, err := st.DB.CollectGarbage(ctx, st.Blobs, s.cfg.GCGrace)
+			if err != nil {
+				s.log.WarnContext(ctx, "garbage collection failed", "err", err)
+				continue
+			}
+			s.log.InfoContext(ctx, "garbage collection", "stats", stats)
+		}
+	}
+}

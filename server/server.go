@@ -1,0 +1,292 @@
+// Package server is chartd's HTTP face: ChartMuseum's API over the
+// content-addressed store, the OCI registry mounted at /v2/, auth, tenants,
+// and the one place where errors become status codes.
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/oci"
+	"github.com/chartd/chartd/storage"
+)
+
+// Version is chartd's version, reported by /info.
+const Version = "0.1.0"
+
+// Meta is what the server needs of the metadata database.
+type Meta interface {
+	storage.Tenants
+	storage.Charts
+}
+
+// Blobs is what the server needs of the blob store.
+type Blobs interface {
+	storage.Fetcher
+	storage.Pusher
+	storage.Stater
+}
+
+// Server serves one chartd instance.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	blobs   Blobs
+	meta    Meta
+	auth    *authorizer
+	tenancy Tenancy
+	limits  chart.Limits
+	index   *indexCache
+	policy  *policy
+	metrics *metrics
+	handler http.Handler
+	started time.Time
+}
+
+// Options are the parts of a Server that are not configuration.
+type Options struct {
+	Blobs Blobs
+	Meta  Meta
+	Log   *slog.Logger
+	// OCI, when set, is mounted at /v2/.
+	OCI http.Handler
+}
+
+// New wires a Server over already opened stores.
+func New(cfg Config, opt Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	a, err := newAuthorizer(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     opt.Log,
+		blobs:   opt.Blobs,
+		meta:    opt.Meta,
+		auth:    a,
+		tenancy: Tenancy{Depth: cfg.Depth, Dynamic: cfg.DepthDynamic},
+		limits:  chart.Limits{}, // Helm's caps: 100 MiB decompressed, 5 MiB a file
+		started: time.Now(),
+	}
+	s.metrics = newMetrics()
+	s.index = newIndexCache(s)
+	if s.policy, err = newPolicy(&cfg, opt.Log); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes(opt.OCI)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// routes builds the router. gorilla/mux matches the fixed routes; the
+// tenant-dependent ChartMuseum routes share one matcher that parses the path
+// with the configured tenancy, because a tenant is several segments deep.
+func (s *Server) routes(ociHandler http.Handler) http.Handler {
+	root := mux.NewRouter()
+	root.SkipClean(true) // we refuse dot segments ourselves; no silent redirects
+	r := root
+	if s.cfg.ContextPath != "" {
+		r = root.PathPrefix(s.cfg.ContextPath).Subrouter()
+	}
+	r.Path("/health").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleHealth)
+	r.Path("/info").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleInfo)
+	if s.cfg.EnableMetrics {
+		r.Path("/metrics").Methods(http.MethodGet).Handler(s.metrics.handler())
+	}
+	if s.auth.users != nil {
+		s.auth.users.resolve = s.resolveOCI
+		root.Path("/v2/token").Methods(http.MethodGet).HandlerFunc(s.handleToken)
+	}
+	if ociHandler != nil {
+		root.Path("/v2/").Methods(http.MethodGet, http.MethodHead).Handler(s.registryBase(ociHandler))
+		// The registry's paths are defined by the distribution spec and do
+		// not move under a context path.
+		root.PathPrefix("/v2/").Handler(ociHandler)
+		root.Path("/v2").Handler(ociHandler)
+	}
+	r.Path("/signing-key.asc").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleSigningKey)
+	r.Path("/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleWelcome)
+	r.MatcherFunc(s.matchChartRoute).HandlerFunc(s.handleChartRoute)
+	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
+	})
+	root.MethodNotAllowedHandler = root.NotFoundHandler
+	return s.metrics.instrument(s.cors(root))
+}
+
+// chartRoute parses the request path with the configured tenancy.
+func (s *Server) chartRoute(r *http.Request) (Route, bool) {
+	p := strings.TrimPrefix(r.URL.Path, s.cfg.ContextPath)
+	rt, err := s.tenancy.Parse(p)
+	if err != nil || (s.cfg.DisableAPI && rt.Kind >= KindAPICharts) {
+		return Route{}, false
+	}
+	return rt, true
+}
+
+func (s *Server) matchChartRoute(r *http.Request, _ *mux.RouteMatch) bool {
+	_, ok := s.chartRoute(r)
+	return ok
+}
+
+// handleChartRoute dispatches a ChartMuseum route by kind and method. The
+// path is parsed again rather than smuggled through the matcher: parsing is
+// cheap and keeps the matcher free of side effects.
+func (s *Server) handleChartRoute(w http.ResponseWriter, r *http.Request) {
+	rt, _ := s.chartRoute(r)
+	need := actionPull
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		need = actionPush
+	}
+	if err := s.auth.check(r, rt.Repo, need); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	get := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch {
+	case (rt.Kind == KindIndex || rt.Kind == KindIndexJSON) && get:
+		s.handleIndex(w, r, rt)
+	case rt.Kind == KindChartFile && get:
+		s.handleChartFile(w, r, rt)
+	case rt.Kind == KindAPICharts && get:
+		s.handleListCharts(w, r, rt)
+	case rt.Kind == KindAPICharts && r.Method == http.MethodPost:
+		s.handleUpload(w, r, rt)
+	case rt.Kind == KindAPIProv && r.Method == http.MethodPost:
+		s.handleProvUpload(w, r, rt)
+	case rt.Kind == KindAPIChart && get:
+		s.handleDescribeChart(w, r, rt)
+	case rt.Kind == KindAPIVersion && get:
+		s.handleDescribeVersion(w, r, rt)
+	case rt.Kind == KindAPIVersion && r.Method == http.MethodDelete && !s.cfg.DisableDelete:
+		s.handleDelete(w, r, rt)
+	case rt.Kind == KindAPITemplates && get:
+		s.handleTemplates(w, r, rt)
+	case rt.Kind == KindAPIValues && get:
+		s.handleValues(w, r, rt)
+	case rt.Kind == KindAPIKeys || rt.Kind == KindAPIKey:
+		s.handleKeys(w, r, rt)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
+	}
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"healthy": true})
+}
+
+func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"version": "chartd-" + Version})
+}
+
+// registryBase guards GET /v2/, where registry clients check credentials
+// on login: with auth configured, missing or wrong credentials get 401 and
+// the challenge, valid ones of any scope pass to the registry.
+func (s *Server) registryBase(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.auth.authenticated(r) {
+			s.auth.challengeRegistry(w, r, "", "", "")
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}` + "\n"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handleSigningKey publishes the public half of the server's signing key at
+// a stable URL, so clients can fetch it once into their keyring.
+func (s *Server) handleSigningKey(w http.ResponseWriter, _ *http.Request) {
+	if s.policy.pubKey == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "this server does not sign charts"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/pgp-keys")
+	_, _ = w.Write(s.policy.pubKey)
+}
+
+func (s *Server) handleWelcome(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, welcomePage)
+}
+
+const welcomePage = `<!DOCTYPE html>
+<html>
+<head><title>Welcome to chartd!</title></head>
+<body>
+<h1>Welcome to chartd!</h1>
+<p>If you see this page, the chartd web server is successfully installed and working.</p>
+<p>chartd serves Helm chart repositories two ways: a ChartMuseum-compatible <code>index.yaml</code> API and an OCI registry at <code>/v2/</code>.</p>
+<pre>helm repo add chartd http://&lt;this host&gt;/
+helm push mychart-0.1.0.tgz oci://&lt;this host&gt;/</pre>
+</body>
+</html>
+`
+
+func (s *Server) cors(next http.Handler) http.Handler {
+	if s.cfg.CORSAllowOrigin == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", s.cfg.CORSAllowOrigin)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// marshalMetadata stores Chart.yaml as Helm's JSON encoding.
+func marshalMetadata(md *chart.Metadata) ([]byte, error) {
+	b, err := json.Marshal(md)
+	if err != nil {
+		return nil, fmt.Errorf("encode chart metadata: %w", err)
+	}
+	return b, nil
+}
+
+// writeOCIFace computes the chart's OCI manifest and config, commits both
+// blobs, and records them in cv so the version row carries its OCI face.
+func (s *Server) writeOCIFace(ctx context.Context, cv *storage.ChartVersion, md *chart.Metadata) error {
+	var prov *storage.Descriptor
+	if cv.ProvDigest != "" {
+		prov = &storage.Descriptor{Digest: cv.ProvDigest, Size: cv.ProvSize}
+	}
+	manifest, config, err := oci.ChartManifest(md, storage.Descriptor{Digest: cv.Digest, Size: cv.Size}, prov, cv.Created)
+	if err != nil {
+		return err
+	}
+	// The digests are known up front, so the store writes each blob once,
+	// straight to its final key, instead of through a temporary one.
+	cd, err := s.blobs.Push(ctx, digest.FromBytes(config), bytes.NewReader(config))
+	if err != nil {
+		return fmt.Errorf("store chart config: %w", err)
+	}
+	md2, err := s.blobs.Push(ctx, digest.FromBytes(manifest), bytes.NewReader(manifest))
+	if err != nil {
+		return fmt.Errorf("store chart manifest: %w", err)
+	}
+	cv.ConfigDigest, cv.ConfigSize = cd.Digest, cd.Size
+	cv.ManifestDigest, cv.ManifestSize = md2.Digest, md2.Size
+	return nil
+}
