@@ -31,6 +31,10 @@ type indexCache struct {
 	// tenants holds only tenants that exist in the database, so GETs of
 	// made-up tenant paths cannot grow it.
 	tenants map[string]*tenantIndex
+	// localWrites, when set, counts this process's index-changing writes
+	// and this process is the database's only writer (embedded SQLite):
+	// a cached index built at the current count is current.
+	localWrites *atomic.Int64
 }
 
 type tenantIndex struct {
@@ -50,6 +54,7 @@ type fragKey struct {
 // renderedIndex is one generation of a tenant's index, in every encoding.
 type renderedIndex struct {
 	gen                        int64
+	writes                     int64 // localWrites when built
 	yaml, yamlGz, json, jsonGz []byte
 	etagYAML, etagJSON         string
 	modified                   time.Time
@@ -61,6 +66,20 @@ func newIndexCache(s *Server) *indexCache {
 
 // get returns the tenant's current index.
 func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, error) {
+	var writes int64
+	if c.localWrites != nil {
+		// Read before the generation, so a write landing in between is
+		// seen by the next request.
+		writes = c.localWrites.Load()
+		c.mu.Lock()
+		ti := c.tenants[repo]
+		c.mu.Unlock()
+		if ti != nil {
+			if cur := ti.current.Load(); cur != nil && cur.writes == writes {
+				return cur, nil
+			}
+		}
+	}
 	gen, err := c.s.meta.Generation(ctx, repo)
 	if err != nil {
 		return nil, fmt.Errorf("index generation: %w", err)
@@ -77,6 +96,13 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 	}
 	c.mu.Unlock()
 	if cur := ti.current.Load(); cur != nil && cur.gen == gen {
+		if cur.writes != writes {
+			// Same content, newer proof: remember it so the next GET skips the read.
+			cp := *cur
+			cp.writes = writes
+			ti.current.CompareAndSwap(cur, &cp)
+			return &cp, nil
+		}
 		return cur, nil
 	}
 	ti.mu.Lock()
@@ -92,6 +118,7 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 	if err != nil {
 		return nil, err
 	}
+	ri.writes = writes
 	ti.current.Store(ri)
 	return ri, nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/chartd/chartd/oci"
@@ -62,13 +63,18 @@ func OpenStores(ctx context.Context, cfg *Config, log *slog.Logger) (*Stores, er
 // registry) over opened stores.
 func NewWithStores(cfg Config, st *Stores, log *slog.Logger) (*Server, *oci.Registry, error) {
 	// The server is built first so the registry can borrow its auth.
-	s, err := New(cfg, Options{Blobs: st.Blobs, Meta: st.DB, Log: log})
+	writes := &atomic.Int64{}
+	db := writeCountingDB{DB: st.DB, writes: writes}
+	s, err := New(cfg, Options{Blobs: st.Blobs, Meta: db, Log: log})
 	if err != nil {
 		return nil, nil, err
 	}
+	if !isPostgres(cfg.DatabaseDSN()) {
+		s.index.localWrites = writes
+	}
 	reg, err := oci.New(oci.Config{
 		Blobs:           st.Blobs,
-		Meta:            st.DB,
+		Meta:            db,
 		Resolve:         s.resolveOCI,
 		Authorize:       s.authorizeOCI,
 		Challenge:       s.challengeOCI,
@@ -82,6 +88,10 @@ func NewWithStores(cfg Config, st *Stores, log *slog.Logger) (*Server, *oci.Regi
 	}
 	s.handler = s.routes(reg)
 	return s, reg, nil
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // resolveOCI maps an OCI repository name to (tenant path, repository): the
