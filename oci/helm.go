@@ -13,15 +13,16 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/internal/helmoci"
 	"github.com/chartd/chartd/storage"
 )
 
 // Helm's reserved media types (helm.sh/helm/v3/pkg/registry/constants.go).
 const (
-	ConfigMediaType           = "application/vnd.cncf.helm.config.v1+json"
-	ChartLayerMediaType       = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
-	ProvLayerMediaType        = "application/vnd.cncf.helm.chart.provenance.v1.prov"
-	LegacyChartLayerMediaType = "application/tar+gzip"
+	ConfigMediaType           = helmoci.ConfigMediaType
+	ChartLayerMediaType       = helmoci.ChartLayerMediaType
+	ProvLayerMediaType        = helmoci.ProvLayerMediaType
+	LegacyChartLayerMediaType = helmoci.LegacyChartLayerMediaType
 )
 
 // ErrNotChart is wrapped by ParseChartManifest's errors when a manifest
@@ -80,57 +81,13 @@ func ChartManifest(meta *chart.Metadata, chartLayer storage.Descriptor, prov *st
 			Size:      int64(len(config)),
 		},
 		Layers:      layers,
-		Annotations: chartAnnotations(meta, created),
+		Annotations: helmoci.Annotations(meta, created),
 	}
 	manifest, err = json.Marshal(m)
 	if err != nil {
 		return nil, nil, fmt.Errorf("oci: chart manifest: %w", err)
 	}
 	return manifest, config, nil
-}
-
-// chartAnnotations mirrors Helm's generateOCIAnnotations: the standard keys
-// from Chart.yaml (blank values left out), then Chart.yaml's own annotations,
-// which may override everything but title and version.
-func chartAnnotations(meta *chart.Metadata, created time.Time) map[string]string {
-	a := map[string]string{}
-	add := func(k, v string) {
-		if strings.TrimSpace(v) != "" {
-			a[k] = v
-		}
-	}
-	add(ocispec.AnnotationDescription, meta.Description)
-	add(ocispec.AnnotationTitle, meta.Name)
-	add(ocispec.AnnotationVersion, meta.Version)
-	add(ocispec.AnnotationURL, meta.Home)
-	if !created.IsZero() {
-		add(ocispec.AnnotationCreated, created.UTC().Format(time.RFC3339))
-	}
-	if len(meta.Sources) > 0 {
-		add(ocispec.AnnotationSource, meta.Sources[0])
-	}
-	if len(meta.Maintainers) > 0 {
-		var b strings.Builder
-		for i, m := range meta.Maintainers {
-			if m != nil {
-				b.WriteString(m.Name)
-				if m.Email != "" {
-					b.WriteString(" (" + m.Email + ")")
-				}
-			}
-			if i < len(meta.Maintainers)-1 {
-				b.WriteString(", ")
-			}
-		}
-		add(ocispec.AnnotationAuthors, b.String())
-	}
-	for k, v := range meta.Annotations {
-		if k == ocispec.AnnotationTitle || k == ocispec.AnnotationVersion {
-			continue
-		}
-		a[k] = v
-	}
-	return a
 }
 
 // ParseChartManifest recognises a Helm chart manifest (by config media type)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/internal/helmoci"
 	"github.com/chartd/chartd/repo"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -28,9 +29,9 @@ import (
 
 // Helm's media types.
 const (
-	ConfigMediaType           = "application/vnd.cncf.helm.config.v1+json"
-	ChartLayerMediaType       = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
-	ProvLayerMediaType        = "application/vnd.cncf.helm.chart.provenance.v1.prov"
+	ConfigMediaType           = helmoci.ConfigMediaType
+	ChartLayerMediaType       = helmoci.ChartLayerMediaType
+	ProvLayerMediaType        = helmoci.ProvLayerMediaType
 	LegacyChartLayerMediaType = "application/tar+gzip"
 )
 
@@ -187,43 +188,9 @@ type PushResult struct {
 }
 
 // Annotations builds the manifest annotations from the chart metadata, as
-// Helm does: title, version, description, url, created, source, authors, then
-// the chart's own annotations, which may not override title or version.
+// Helm does (shared with the server: internal/helmoci).
 func Annotations(md *chart.Metadata, created time.Time) map[string]string {
-	a := map[string]string{}
-	put := func(k, v string) {
-		if strings.TrimSpace(v) != "" {
-			a[k] = v
-		}
-	}
-	put(ocispec.AnnotationDescription, md.Description)
-	put(ocispec.AnnotationTitle, md.Name)
-	put(ocispec.AnnotationVersion, md.Version)
-	put(ocispec.AnnotationURL, md.Home)
-	put(ocispec.AnnotationCreated, created.UTC().Format(time.RFC3339))
-	if len(md.Sources) > 0 {
-		put(ocispec.AnnotationSource, md.Sources[0])
-	}
-	if len(md.Maintainers) > 0 {
-		var b strings.Builder
-		for i, m := range md.Maintainers {
-			b.WriteString(m.Name)
-			if m.Email != "" {
-				b.WriteString(" (" + m.Email + ")")
-			}
-			if i < len(md.Maintainers)-1 {
-				b.WriteString(", ")
-			}
-		}
-		put(ocispec.AnnotationAuthors, b.String())
-	}
-	for k, v := range md.Annotations {
-		if k == ocispec.AnnotationTitle || k == ocispec.AnnotationVersion {
-			continue
-		}
-		a[k] = v
-	}
-	return a
+	return helmoci.Annotations(md, created)
 }
 
 // Manifest builds Helm's manifest for a chart (and optional provenance).
