@@ -255,3 +255,21 @@ func cmpTrees(ours, theirs map[string]string) string {
 	}
 	return b.String()
 }
+
+// `helm template` argument errors come out exactly as real Helm's.
+func TestTemplateErrorsMatchHelm(t *testing.T) {
+	h := newHarness(t)
+	dir := filepath.Join(t.TempDir(), "tpl")
+	h.must(h.helm("create", dir))
+	for _, args := range [][]string{
+		{"template", "BAD_NAME", dir},
+		{"template", strings.Repeat("a", 54), dir},
+		{"template", "ok", filepath.Join(dir, "missing")},
+		{"template", "ok", dir, "--show-only", "templates/nope.yaml"},
+	} {
+		ro, rh := h.ours(args...), h.helm(args...)
+		if ro != rh {
+			t.Errorf("helm %s:\nours (%d):\n%s%s\nhelm (%d):\n%s%s", strings.Join(args, " "), ro.code, ro.stdout, ro.stderr, rh.code, rh.stdout, rh.stderr)
+		}
+	}
+}

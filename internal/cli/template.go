@@ -18,10 +18,6 @@ import (
 	"github.com/chartd/chartd/values"
 )
 
-var releaseNameRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-
-const maxReleaseNameLen = 53
-
 // Template is `helm template [NAME] CHART`.
 type Template struct {
 	Env *Env
@@ -76,11 +72,10 @@ func (a *Template) Run(ctx context.Context, out io.Writer) error {
 		name = b.String()
 	}
 	if name == "" {
-		name = "release-name"
+		name = render.TemplateReleaseName
 	}
-	if len(name) > maxReleaseNameLen || !releaseNameRe.MatchString(name) {
-		return fmt.Errorf("invalid release name, must match regex %s and the length must not be longer than %d", releaseNameRe, maxReleaseNameLen)
-	}
+	// The name is checked by render.Template, with Helm's message and at
+	// Helm's point in the pipeline (after the chart is found).
 	p, err := locateChart(ctx, a.Env, &a.ChartPathOptions, a.Chart)
 	if err != nil {
 		return err
