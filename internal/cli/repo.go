@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gosuri/uitable"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
 
 	"github.com/chartd/chartd/repo"
@@ -89,12 +91,12 @@ func (a *RepoAdd) Run(ctx context.Context, out io.Writer) error {
 			}
 		} else {
 			fmt.Fprint(out, "Password: ")
-			line, err := bufio.NewReader(a.Env.In).ReadString('\n')
+			pw, err := readPassword(a.Env.In)
 			fmt.Fprintln(out)
-			if err != nil && line == "" {
+			if err != nil {
 				return fmt.Errorf("read password: %w", err)
 			}
-			a.Password = strings.TrimRight(line, "\r\n")
+			a.Password = pw
 		}
 	}
 	e := &repo.Entry{
@@ -342,4 +344,18 @@ func newRepoRemoveCmd(env *Env) *cobra.Command {
 			return a.Run(cmd.Context(), env.Out)
 		},
 	}
+}
+
+// readPassword reads a password without echoing it when in is a terminal,
+// as Helm does; otherwise (a pipe, a test) it reads one line.
+func readPassword(in io.Reader) (string, error) {
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		b, err := term.ReadPassword(int(f.Fd()))
+		return string(b), err
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
