@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,22 +136,45 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *te
 	if err != nil {
 		return nil, fmt.Errorf("index rows: %w", err)
 	}
+	keys := make([]fragKey, len(rows))
+	entries := make([]index.Entry, len(rows))
+	errs := make([]error, len(rows))
+	var missing []int
+	for i := range rows {
+		cv := &rows[i]
+		keys[i] = fragKey{cv.Name, cv.Version, cv.Digest, cv.Created.UnixNano()}
+		if f, ok := ti.frags[keys[i]]; ok {
+			entries[i] = f
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	// Rendering is CPU-bound and per-entry independent; on a cold start
+	// every entry is missing, so spread them over the cores.
+	workers := min(runtime.GOMAXPROCS(0), len(missing))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for j := w; j < len(missing); j += workers {
+				i := missing[j]
+				entries[i], errs[i] = c.fragment(repo, &rows[i])
+			}
+		}(w)
+	}
+	wg.Wait()
 	frags := make(map[fragKey]index.Entry, len(rows))
 	list := make([]index.Entry, 0, len(rows))
 	for i := range rows {
-		cv := &rows[i]
-		k := fragKey{cv.Name, cv.Version, cv.Digest, cv.Created.UnixNano()}
-		f, ok := ti.frags[k]
-		if !ok {
-			if f, err = c.fragment(repo, cv); err != nil {
-				// One bad row must not take the whole index down.
-				c.s.log.WarnContext(ctx, "skipping chart version in index", "repo", repo,
-					"chart", cv.Name, "version", cv.Version, "err", err)
-				continue
-			}
+		if errs[i] != nil {
+			// One bad row must not take the whole index down.
+			c.s.log.WarnContext(ctx, "skipping chart version in index", "repo", repo,
+				"chart", rows[i].Name, "version", rows[i].Version, "err", errs[i])
+			continue
 		}
-		frags[k] = f
-		list = append(list, f)
+		frags[keys[i]] = entries[i]
+		list = append(list, entries[i])
 	}
 	ti.frags = frags // drop fragments of deleted versions
 	return c.render(gen, list, time.Now())
