@@ -61,6 +61,7 @@ test: tools vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 bench: tools $(PEERS)/registry build
+	@test -x /usr/bin/time || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y time)
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/...
 
 clean:

@@ -7,9 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,10 +18,14 @@ import (
 	"github.com/chartd/chartd/internal/testutil/procs"
 )
 
-// runMeasured runs a command and returns its wall time and peak RSS.
+// runMeasured runs a command and returns its wall time and peak RSS. The
+// RSS comes from GNU time, not from this process's wait4: Go starts
+// children with vfork, so a child's ru_maxrss starts at the size of this
+// (large) benchmark process and would hide anything smaller.
 func runMeasured(b *testing.B, env []string, dir, bin string, args ...string) (time.Duration, int64, string) {
 	b.Helper()
-	cmd := exec.Command(bin, args...)
+	const marker = "chartd-bench-maxrss-kb="
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", marker + "%M", bin}, args...)...)
 	cmd.Env, cmd.Dir = env, dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -30,8 +34,15 @@ func runMeasured(b *testing.B, env []string, dir, bin string, args ...string) (t
 		b.Fatalf("%s %v: %v\n%s", filepath.Base(bin), args, err, errb.String())
 	}
 	wall := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return wall, ru.Maxrss * 1024, out.String()
+	i := strings.LastIndex(errb.String(), marker)
+	if i < 0 {
+		b.Fatalf("no RSS from /usr/bin/time: %s", errb.String())
+	}
+	kb, err := strconv.ParseInt(strings.TrimSpace(errb.String()[i+len(marker):]), 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return wall, kb * 1024, out.String()
 }
 
 // BenchmarkClientVersusHelm compares our helm with real Helm v3.22.0:
