@@ -67,7 +67,13 @@ func (g *Registry) getBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	defer rc.Close()
 	w.WriteHeader(status)
-	if _, err := io.CopyN(w, rc, length); err != nil {
+	// io.Copy, not CopyN: the reader is exactly the range, and handing it
+	// over unwrapped lets a local file go out with sendfile.
+	n, err := io.Copy(w, rc)
+	if err == nil && n != length {
+		err = fmt.Errorf("copied %d of %d bytes", n, length)
+	}
+	if err != nil {
 		// Headers are gone; the short body tells the client.
 		g.log.WarnContext(ctx, "oci: blob copy interrupted", "digest", desc.Digest, "err", err)
 	}
@@ -90,7 +96,10 @@ func (g *Registry) fetch(r *http.Request, d digest.Digest, start, length int64, 
 		rc.Close()
 		return nil, fmt.Errorf("oci: skip to offset %d of %s: %w", start, d, err)
 	}
-	return rc, nil
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(rc, length), rc}, nil
 }
 
 // parseRange interprets a Range header against a blob of size bytes. It

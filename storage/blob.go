@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -170,8 +171,29 @@ func (s *BlobStore) FetchRange(ctx context.Context, d digest.Digest, offset, len
 	if err != nil {
 		return nil, fmt.Errorf("storage: fetch %s: %w", d, mapErr(err))
 	}
+	// A local file is handed out as itself (through WriterTo), so that
+	// io.Copy to a network connection can use sendfile instead of copying
+	// every byte through user space.
+	var under io.Reader
+	if r.As(&under) {
+		switch under.(type) {
+		case *os.File, *io.LimitedReader, *io.SectionReader:
+			return fileReader{Reader: under, closer: r}, nil
+		}
+	}
 	return r, nil
 }
+
+// fileReader reads a local blob file directly; Close closes the bucket reader.
+type fileReader struct {
+	io.Reader
+	closer io.Closer
+}
+
+func (f fileReader) Close() error { return f.closer.Close() }
+
+// WriteTo lets io.Copy pass the file itself to the destination's ReadFrom.
+func (f fileReader) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, f.Reader) }
 
 // Stat implements Stater.
 func (s *BlobStore) Stat(ctx context.Context, d digest.Digest) (Descriptor, error) {
@@ -247,7 +269,9 @@ func (s *BlobStore) writeVerified(ctx context.Context, key string, expected dige
 		return 0, fmt.Errorf("storage: write %s: %w", expected, err)
 	}
 	v := expected.Verifier()
-	n, err := fill(io.MultiWriter(countingWriter{w, &s.written}, v))
+	hp := newHashPipe(v)
+	n, err := fill(io.MultiWriter(countingWriter{w, &s.written}, hp))
+	hp.Wait()
 	if err == nil && !v.Verified() {
 		err = fmt.Errorf("%w: expected %s", ErrDigestMismatch, expected)
 	}
@@ -455,21 +479,34 @@ type StoredBlob struct {
 // Walk calls fn for every committed blob in the bucket. Garbage collection
 // uses it to find blobs that were pushed but never referenced.
 func (s *BlobStore) Walk(ctx context.Context, fn func(StoredBlob) error) error {
-	it := s.bucket.List(&blob.ListOptions{Prefix: blobPrefix})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("storage: list blobs: %w", err)
-		}
-		d, ok := digestOfKey(obj.Key)
-		if !ok {
-			continue
-		}
-		if err := fn(StoredBlob{Descriptor{d, obj.Size}, obj.ModTime}); err != nil {
-			return err
+	// Listing is lexicographic, so after a file vanishes mid-listing (a
+	// concurrent write's temporary file) the walk resumes past the last key
+	// it reported: every blob is reported once.
+	last := ""
+	for restarts := 0; ; restarts++ {
+		it := s.bucket.List(&blob.ListOptions{Prefix: blobPrefix})
+		for {
+			obj, err := it.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if gcerrors.Code(err) == gcerrors.NotFound && restarts < 3 {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("storage: list blobs: %w", err)
+			}
+			if obj.Key <= last {
+				continue
+			}
+			last = obj.Key
+			d, ok := digestOfKey(obj.Key)
+			if !ok {
+				continue
+			}
+			if err := fn(StoredBlob{Descriptor{d, obj.Size}, obj.ModTime}); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -486,6 +523,12 @@ func (s *BlobStore) SweepStale(ctx context.Context, before time.Time) (int, erro
 		for {
 			obj, err := it.Next(ctx)
 			if errors.Is(err, io.EOF) {
+				break
+			}
+			if gcerrors.Code(err) == gcerrors.NotFound {
+				// A file vanished while the listing ran (a push finishing
+				// with its temporary object). Sweeping is best-effort:
+				// the next run sees a settled directory.
 				break
 			}
 			if err != nil {
