@@ -34,9 +34,16 @@ type indexCache struct {
 	tenants map[string]*tenantIndex
 	// localWrites, when set, counts this process's index-changing writes
 	// and this process is the database's only writer (embedded SQLite):
-	// a cached index built at the current count is current.
+	// a cached index built at the current count is current. Another process
+	// on the same file (`chartd import` run beside a server) is noticed
+	// within localTrust, when the generation is read again.
 	localWrites *atomic.Int64
+	trust       time.Duration // localTrust; a field so tests can vary it
 }
+
+// localTrust bounds how long the write counter alone vouches for a cached
+// index before the database's generation is read again.
+const localTrust = time.Second
 
 type tenantIndex struct {
 	mu      sync.Mutex // one rebuild at a time per tenant
@@ -55,14 +62,15 @@ type fragKey struct {
 // renderedIndex is one generation of a tenant's index, in every encoding.
 type renderedIndex struct {
 	gen                        int64
-	writes                     int64 // localWrites when built
+	writes                     int64     // localWrites when last proven current
+	checked                    time.Time // when gen was last read from the database
 	yaml, yamlGz, json, jsonGz []byte
 	etagYAML, etagJSON         string
 	modified                   time.Time
 }
 
 func newIndexCache(s *Server) *indexCache {
-	return &indexCache{s: s, tenants: map[string]*tenantIndex{}}
+	return &indexCache{s: s, tenants: map[string]*tenantIndex{}, trust: localTrust}
 }
 
 // get returns the tenant's current index.
@@ -76,11 +84,12 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 		ti := c.tenants[repo]
 		c.mu.Unlock()
 		if ti != nil {
-			if cur := ti.current.Load(); cur != nil && cur.writes == writes {
+			if cur := ti.current.Load(); cur != nil && cur.writes == writes && time.Since(cur.checked) < c.trust {
 				return cur, nil
 			}
 		}
 	}
+	checked := time.Now()
 	gen, err := c.s.meta.Generation(ctx, repo)
 	if err != nil {
 		return nil, fmt.Errorf("index generation: %w", err)
@@ -97,10 +106,10 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 	}
 	c.mu.Unlock()
 	if cur := ti.current.Load(); cur != nil && cur.gen == gen {
-		if cur.writes != writes {
-			// Same content, newer proof: remember it so the next GET skips the read.
+		if c.localWrites != nil && (cur.writes != writes || checked.Sub(cur.checked) > c.trust/2) {
+			// Same content, newer proof: remember it so the next GETs skip the read.
 			cp := *cur
-			cp.writes = writes
+			cp.writes, cp.checked = writes, checked
 			ti.current.CompareAndSwap(cur, &cp)
 			return &cp, nil
 		}
@@ -119,7 +128,7 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 	if err != nil {
 		return nil, err
 	}
-	ri.writes = writes
+	ri.writes, ri.checked = writes, checked
 	ti.current.Store(ri)
 	return ri, nil
 }

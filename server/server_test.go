@@ -18,9 +18,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chartd/chartd/index"
 	"github.com/chartd/chartd/internal/testutil/charttest"
+	"github.com/chartd/chartd/storage"
 )
 
 // testServer is chartd over real stores (SQLite and a file bucket) in a temp dir.
@@ -442,5 +444,39 @@ func TestAbsoluteChartURL(t *testing.T) {
 	idx := loadIndex(t, ts.do(t, "GET", "/org/index.yaml", nil, nil).body)
 	if got := idx.Entries["a"][0].URLs[0]; got != "https://charts.example.com/org/charts/a-1.0.0.tgz" {
 		t.Errorf("url %s", got)
+	}
+}
+
+// With SQLite the write counter vouches for a cached index, but only for
+// a bounded time: a write by another process on the same database (such
+// as `chartd import`) is seen once that time is up.
+func TestIndexNoticesOutOfProcessWrites(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.upload(t, "/api/charts", charttest.Chart("a", "1.0.0", nil))
+	if n := len(loadIndex(t, ts.do(t, "GET", "/index.yaml", nil, nil).body).Entries); n != 1 {
+		t.Fatalf("entries %d", n)
+	}
+	// A write that bypasses this process's counter, as another process's would.
+	db := ts.srv.meta.(writeCountingDB).DB
+	tn, err := db.Tenant(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv, err := db.ChartVersion(context.Background(), tn.ID, "a", "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv.Name, cv.Version = "b", "2.0.0"
+	cv.Metadata = []byte(`{"apiVersion":"v2","name":"b","version":"2.0.0"}`)
+	if err := db.PutChartVersion(context.Background(), cv, storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ts.srv.index.trust = time.Hour
+	if n := len(loadIndex(t, ts.do(t, "GET", "/index.yaml", nil, nil).body).Entries); n != 1 {
+		t.Fatalf("within the trust window the cached index is served: %d entries", n)
+	}
+	ts.srv.index.trust = 0
+	if n := len(loadIndex(t, ts.do(t, "GET", "/index.yaml", nil, nil).body).Entries); n != 2 {
+		t.Fatalf("after the trust window the other process's write is visible: %d entries", n)
 	}
 }
