@@ -250,7 +250,7 @@ func (s *BlobStore) Push(ctx context.Context, expected digest.Digest, r io.Reade
 		return Descriptor{}, err
 	}
 	n, err := s.writeVerified(ctx, key, expected, func(w io.Writer) (int64, error) {
-		return io.Copy(w, r)
+		return copyLarge(w, r)
 	})
 	if err != nil {
 		return Descriptor{}, err
@@ -286,12 +286,19 @@ func (s *BlobStore) writeVerified(ctx context.Context, key string, expected dige
 	return n, nil
 }
 
+// copyLarge copies with a 256 KiB buffer instead of io.Copy's 32 KiB: a
+// 200 MB request body then costs 800 reads and writes instead of 6,400.
+// The buffer is per push, so memory stays bounded whatever the size.
+func copyLarge(w io.Writer, r io.Reader) (int64, error) {
+	return io.CopyBuffer(w, r, make([]byte, 256<<10))
+}
+
 // writeDiscarded writes r to a fresh temporary key, verifying it hashes to
 // d, and removes the key: the same work as committing a new blob, with
 // nothing left behind.
 func (s *BlobStore) writeDiscarded(ctx context.Context, d digest.Digest, r io.Reader) (int64, error) {
 	tmp := tmpPrefix + randomID()
-	n, err := s.writeVerified(ctx, tmp, d, func(w io.Writer) (int64, error) { return io.Copy(w, r) })
+	n, err := s.writeVerified(ctx, tmp, d, func(w io.Writer) (int64, error) { return copyLarge(w, r) })
 	if err == nil {
 		if derr := s.bucket.Delete(context.WithoutCancel(ctx), tmp); derr != nil && gcerrors.Code(derr) != gcerrors.NotFound {
 			s.log.Warn("storage: removing discarded blob", "key", tmp, "err", derr)

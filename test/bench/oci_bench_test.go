@@ -198,26 +198,32 @@ func pullBig(b *testing.B, host string, d ocispec.Descriptor) time.Duration {
 }
 
 // diskWriteSpeed measures sequential write throughput (bytes/s) to the
-// benchmark's temp dir, fsynced, in this run.
+// benchmark's temp dir, fsynced, in this run: the best of three, so a
+// momentarily busy disk does not flatter the comparison.
 func diskWriteSpeed(b *testing.B) float64 {
 	b.Helper()
-	f, err := os.Create(filepath.Join(b.TempDir(), "dd"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
 	buf := make([]byte, 1<<20)
 	_, _ = rand.Read(buf)
-	start := time.Now()
-	for i := 0; i < 200; i++ {
-		if _, err := f.Write(buf); err != nil {
+	best := 0.0
+	for round := 0; round < 3; round++ {
+		f, err := os.Create(filepath.Join(b.TempDir(), "dd"))
+		if err != nil {
 			b.Fatal(err)
 		}
+		start := time.Now()
+		for i := 0; i < 200; i++ {
+			if _, err := f.Write(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		best = max(best, float64(200<<20)/time.Since(start).Seconds())
+		f.Close()
+		os.Remove(f.Name())
 	}
-	if err := f.Sync(); err != nil {
-		b.Fatal(err)
-	}
-	return float64(200<<20) / time.Since(start).Seconds()
+	return best
 }
 
 // BenchmarkVersusDistribution compares chartd's registry with the
