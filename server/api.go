@@ -110,17 +110,26 @@ func (s *Server) handleChartFile(w http.ResponseWriter, r *http.Request, rt Rout
 	}
 	var cv storage.ChartVersion
 	found := false
+	// The tenant is looked up once, not once per (name, version) candidate.
+	t, err := s.meta.Tenant(r.Context(), rt.Repo)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.writeError(w, r, err)
+		return
+	}
+	if err != nil {
+		cands = nil // no such tenant: nothing to find
+	}
 	for _, c := range cands {
-		if _, err := semver.NewVersion(c[1]); err != nil {
+		if _, perr := semver.NewVersion(c[1]); perr != nil {
 			continue
 		}
-		v, err := s.findVersion(r, rt.Repo, c[0], c[1])
-		if err == nil {
+		v, verr := s.meta.ChartVersion(r.Context(), t.ID, c[0], c[1])
+		if verr == nil {
 			cv, found = v, true
 			break
 		}
-		if !errors.Is(err, storage.ErrNotFound) {
-			s.writeError(w, r, err)
+		if !errors.Is(verr, storage.ErrNotFound) {
+			s.writeError(w, r, verr)
 			return
 		}
 	}

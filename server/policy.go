@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -175,21 +176,35 @@ func (s *Server) applyPolicy(ctx context.Context, repo string, cv *storage.Chart
 	if mode == PolicyOff {
 		return prov, nil
 	}
+	if err := s.verifyStoredProv(ctx, repo, cv, prov); err != nil {
+		return nil, err
+	}
+	return prov, nil
+}
+
+// verifyProv checks prov against the tenant's trusted keys and the archive,
+// and records the signer in cv. A failed check is a 400 saying what failed.
+func (s *Server) verifyProv(ctx context.Context, repo string, cv *storage.ChartVersion, prov []byte, archive io.Reader) error {
 	ring, err := s.keyring(ctx, repo)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rc, err := s.blobs.Fetch(ctx, cv.Digest)
+	v, err := provenance.Verify(ctx, ring, prov, chartFileName(cv.Name, cv.Version), archive)
 	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	v, err := provenance.Verify(ctx, ring, prov, file, rc)
-	if err != nil {
-		return nil, withStatus(http.StatusBadRequest, "provenance verification failed: "+err.Error(), err)
+		return withStatus(http.StatusBadRequest, "provenance verification failed: "+err.Error(), err)
 	}
 	cv.Signer, cv.SignerFingerprint = v.SignedBy, v.Fingerprint
-	return prov, nil
+	return nil
+}
+
+// verifyStoredProv is verifyProv with the archive read back from the store.
+func (s *Server) verifyStoredProv(ctx context.Context, repo string, cv *storage.ChartVersion, prov []byte) error {
+	rc, err := s.blobs.Fetch(ctx, cv.Digest)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return s.verifyProv(ctx, repo, cv, prov, rc)
 }
 
 // attachProv adds a .prov to a version that already exists.
@@ -226,20 +241,9 @@ func (s *Server) attachProv(ctx context.Context, repo string, prov []byte, overw
 	}
 	cv.Signer, cv.SignerFingerprint, cv.ServerSigned = "", "", false
 	if s.policy.modeFor(repo) != PolicyOff {
-		ring, err := s.keyring(ctx, repo)
-		if err != nil {
+		if err := s.verifyStoredProv(ctx, repo, &cv, prov); err != nil {
 			return err
 		}
-		rc, err := s.blobs.Fetch(ctx, cv.Digest)
-		if err != nil {
-			return err
-		}
-		v, err := provenance.Verify(ctx, ring, prov, chartFileName(cv.Name, cv.Version), rc)
-		rc.Close()
-		if err != nil {
-			return withStatus(http.StatusBadRequest, "provenance verification failed: "+err.Error(), err)
-		}
-		cv.Signer, cv.SignerFingerprint = v.SignedBy, v.Fingerprint
 	}
 	d, err := s.blobs.Push(ctx, digest.FromBytes(prov), bytes.NewReader(prov))
 	if err != nil {
@@ -266,14 +270,5 @@ func (s *Server) validateOCIChart(ctx context.Context, repo string, cv *storage.
 	if mode == PolicyOff {
 		return nil
 	}
-	ring, err := s.keyring(ctx, repo)
-	if err != nil {
-		return err
-	}
-	v, err := provenance.Verify(ctx, ring, prov, file, bytes.NewReader(tgz))
-	if err != nil {
-		return fmt.Errorf("provenance verification failed: %w", err)
-	}
-	cv.Signer, cv.SignerFingerprint = v.SignedBy, v.Fingerprint
-	return nil
+	return s.verifyProv(ctx, repo, cv, prov, bytes.NewReader(tgz))
 }
