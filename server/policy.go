@@ -43,7 +43,6 @@ type policy struct {
 	perTen  map[string]openpgp.EntityList
 	signer  *provenance.Signer
 	pubKey  []byte
-	log     *slog.Logger
 }
 
 func validPolicy(p string) bool {
@@ -51,7 +50,7 @@ func validPolicy(p string) bool {
 }
 
 func newPolicy(c *Config, log *slog.Logger) (*policy, error) {
-	p := &policy{mode: c.SignaturePolicy, tenants: c.Tenants, perTen: map[string]openpgp.EntityList{}, log: log}
+	p := &policy{mode: c.SignaturePolicy, tenants: c.Tenants, perTen: map[string]openpgp.EntityList{}}
 	if p.mode == "" {
 		p.mode = PolicyOff
 	}
