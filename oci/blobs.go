@@ -105,7 +105,8 @@ func (g *Registry) fetch(r *http.Request, d digest.Digest, start, length int64, 
 // parseRange interprets a Range header against a blob of size bytes. It
 // honours one range (bytes=a-b, bytes=a-, bytes=-n); a header it does not
 // understand, or several ranges, is ignored (RFC 9110 lets a server send the
-// whole representation). A range that starts past the end is errRangeInvalid.
+// whole representation). A range that starts past the end, or ends before
+// it starts, is errRangeInvalid.
 func parseRange(header string, size int64) (start, length int64, partial bool, err error) {
 	spec, ok := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
 	if !ok || strings.Contains(spec, ",") {
@@ -140,8 +141,13 @@ func parseRange(header string, size int64) (start, length int64, partial bool, e
 	}
 	b := size - 1
 	if last != "" {
-		if b, ok = parse(last); !ok || b < a {
+		if b, ok = parse(last); !ok {
 			return 0, size, false, nil
+		}
+		if b < a {
+			// As Go's http.ServeContent and distribution answer it, and
+			// as the conformance suite expects.
+			return 0, 0, false, unsatisfiable
 		}
 	}
 	if a >= size {

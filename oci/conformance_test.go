@@ -288,6 +288,48 @@ func testConformancePush(t *testing.T, backend string) {
 		expect(t, "PUT too large", resp, body, 413, "MANIFEST_INVALID")
 	})
 
+	t.Run("non-distributable layers", func(t *testing.T) {
+		config := []byte(`{"kind":"foreign"}`)
+		h.pushBlob(name, config)
+		foreign := func(mediaType string, urls ...string) []byte {
+			m := ocispec.Manifest{
+				MediaType: ocispec.MediaTypeImageManifest,
+				Config:    ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(config), Size: int64(len(config))},
+				Layers: []ocispec.Descriptor{
+					{MediaType: mediaType, Digest: digest.FromString("held elsewhere"), Size: 123456, URLs: urls},
+					{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromBytes(blob), Size: int64(len(blob))},
+				},
+			}
+			m.SchemaVersion = 2
+			b, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		const url = "https://store.example.com/blobs/x"
+		for _, mt := range []string{ocispec.MediaTypeImageLayerNonDistributableGzip, ocispec.MediaTypeImageLayerNonDistributable, dockerForeignLayer} {
+			m := foreign(mt, url)
+			resp, body := h.do("PUT", "/v2/"+name+"/manifests/foreign", m, "Content-Type", ocispec.MediaTypeImageManifest)
+			expect(t, "PUT with a "+mt+" layer", resp, body, 201, "")
+			resp, body = h.do("GET", "/v2/"+name+"/manifests/foreign", nil)
+			expect(t, "GET it", resp, body, 200, "")
+			if !bytes.Equal(body, m) {
+				t.Errorf("GET returned other bytes than were pushed")
+			}
+		}
+		// The layer itself is not served: the repository does not hold it.
+		resp, body := h.do("HEAD", "/v2/"+name+"/blobs/"+digest.FromString("held elsewhere").String(), nil)
+		expect(t, "HEAD the foreign layer", resp, body, 404, "")
+		// Without URLs it is an ordinary layer the repository must hold.
+		resp, body = h.do("PUT", "/v2/"+name+"/manifests/foreign2", foreign(ocispec.MediaTypeImageLayerNonDistributableGzip), "Content-Type", ocispec.MediaTypeImageManifest)
+		expect(t, "PUT with a non-distributable layer and no URLs", resp, body, 400, "MANIFEST_BLOB_UNKNOWN")
+		for _, bad := range []string{"ftp://x/y", "https://x/y#frag", "/relative", "https://"} {
+			resp, body = h.do("PUT", "/v2/"+name+"/manifests/foreign2", foreign(ocispec.MediaTypeImageLayerNonDistributableGzip, bad), "Content-Type", ocispec.MediaTypeImageManifest)
+			expect(t, "PUT with url "+bad, resp, body, 400, "MANIFEST_INVALID")
+		}
+	})
+
 	t.Run("index", func(t *testing.T) {
 		_, m := h.do("GET", "/v2/"+name+"/manifests/v1", nil)
 		idx := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[{"mediaType":%q,"digest":%q,"size":%d}]}`,
@@ -354,6 +396,16 @@ func testConformancePull(t *testing.T, backend string) {
 	expect(t, "GET unknown digest", resp, body, 404, "MANIFEST_UNKNOWN")
 	resp, body = h.do("HEAD", "/v2/"+name+"/manifests/nope", nil)
 	expect(t, "HEAD unknown tag", resp, body, 404, "")
+	// A reference that is no valid tag names nothing: unknown, not invalid
+	// (the official conformance suite pulls ".INVALID_MANIFEST_NAME").
+	for _, method := range []string{"GET", "HEAD", "DELETE"} {
+		resp, body = h.do(method, "/v2/"+name+"/manifests/.INVALID_MANIFEST_NAME", nil)
+		want := "MANIFEST_UNKNOWN"
+		if method == "HEAD" {
+			want = ""
+		}
+		expect(t, method+" invalid tag", resp, body, 404, want)
+	}
 	resp, body = h.do("GET", "/v2/no/such/manifests/latest", nil)
 	expect(t, "GET unknown repository", resp, body, 404, "NAME_UNKNOWN")
 	resp, body = h.do("GET", "/v2/Bad/manifests/latest", nil)
@@ -379,6 +431,7 @@ func testConformancePull(t *testing.T, backend string) {
 		{"bytes=0-0,2-3", "0123456789", "", 200},
 		{"items=1-2", "0123456789", "", 200},
 		{"bytes=10-", "", "bytes */10", 416},
+		{"bytes=5-0", "", "bytes */10", 416},
 	} {
 		resp, body = h.do("GET", "/v2/"+name+"/blobs/"+ld.String(), nil, "Range", tc.rng)
 		if resp.StatusCode != tc.status || (tc.status != 416 && string(body) != tc.want) || resp.Header.Get("Content-Range") != tc.contentRange {

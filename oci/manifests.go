@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -131,12 +132,36 @@ func parseManifest(contentType string, body []byte) (storage.Manifest, error) {
 		if err := checkDescriptor(fmt.Sprintf("layers[%d]", i), d); err != nil {
 			return storage.Manifest{}, err
 		}
+		if nonDistributable(d) {
+			// Clients fetch it from its URLs; the registry never holds it,
+			// so it is neither required nor referenced (as distribution).
+			continue
+		}
 		if !seen[d.Digest] {
 			seen[d.Digest] = true
 			m.Blobs = append(m.Blobs, d.Digest)
 		}
 	}
 	return m, nil
+}
+
+// dockerForeignLayer is Docker's media type for a layer fetched from its
+// URLs (the predecessor of OCI's non-distributable layers).
+const dockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+
+// nonDistributable reports a layer that lives outside the registry: one of
+// a non-distributable media type that lists where to fetch it. Without URLs
+// it is an ordinary layer the repository must hold.
+func nonDistributable(d ocispec.Descriptor) bool {
+	switch d.MediaType {
+	// Deprecated for new images, but images that use them still exist.
+	case ocispec.MediaTypeImageLayerNonDistributable,
+		ocispec.MediaTypeImageLayerNonDistributableGzip,
+		ocispec.MediaTypeImageLayerNonDistributableZstd,
+		dockerForeignLayer:
+		return len(d.URLs) > 0
+	}
+	return false
 }
 
 func checkDescriptor(field string, d ocispec.Descriptor) error {
@@ -151,6 +176,14 @@ func checkDescriptor(field string, d ocispec.Descriptor) error {
 	}
 	if d.Size < 0 {
 		return fmt.Errorf("%w: %s: negative size", errManifestInvalid, field)
+	}
+	for _, s := range d.URLs {
+		// What a client is sent to fetch: only http(s), and no fragment,
+		// as distribution checks.
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+			return fmt.Errorf("%w: %s: invalid url %q", errManifestInvalid, field, s)
+		}
 	}
 	return nil
 }
@@ -174,6 +207,10 @@ func readManifest(r *http.Request, limit int64) ([]byte, error) {
 func (g *Registry) putManifest(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rt := routeOf(r)
+	if err := rt.tagError(); err != nil {
+		writeError(w, r, g.log, err)
+		return
+	}
 	t, err := g.resolve(w, r, rt.name, ActionPush)
 	if err != nil {
 		writeError(w, r, g.log, err)
@@ -308,7 +345,7 @@ func pushTags(r *http.Request, rt route) ([]string, error) {
 func (g *Registry) getManifest(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rt := routeOf(r)
-	t, err := g.open(ctx, w, r, rt.name, ActionPull, false)
+	t, err := g.openRef(ctx, w, r, rt, ActionPull)
 	if err != nil {
 		writeError(w, r, g.log, err)
 		return
@@ -347,6 +384,18 @@ func (g *Registry) getManifest(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// openRef opens the repository of a manifest read or delete. A reference
+// that is no valid tag cannot name anything: it is an unknown manifest,
+// once the caller is known to be allowed to ask.
+func (g *Registry) openRef(ctx context.Context, w http.ResponseWriter, r *http.Request, rt route, action string) (target, error) {
+	t, err := g.open(ctx, w, r, rt.name, action, false)
+	if err == nil && rt.badTag {
+		// %v: the answer is "unknown", not "invalid".
+		err = fmt.Errorf("%w: %v", errManifestUnknown, rt.tagError())
+	}
+	return t, err
+}
+
 // deleteManifest serves DELETE /v2/<name>/manifests/<reference>. A digest
 // deletes the manifest with its tags; a tag deletes the tag, except that a
 // chart's tag is its version, so deleting it deletes the chart version (both
@@ -354,7 +403,7 @@ func (g *Registry) getManifest(w http.ResponseWriter, r *http.Request) {
 func (g *Registry) deleteManifest(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rt := routeOf(r)
-	t, err := g.open(ctx, w, r, rt.name, ActionDelete, false)
+	t, err := g.openRef(ctx, w, r, rt, ActionDelete)
 	if err != nil {
 		writeError(w, r, g.log, err)
 		return

@@ -55,6 +55,19 @@ type route struct {
 	ref    string
 	digest digest.Digest // blob, referrers, or a manifest reference that is a digest
 	upload string        // upload session ID
+	// badTag is set when ref is neither a digest nor a valid tag. Such a
+	// reference cannot name anything: a push of it is a bad request, a pull
+	// or delete finds nothing (404, as distribution answers, whose router
+	// does not match it).
+	badTag bool
+}
+
+// tagError is the error of a manifest route whose reference is no valid tag.
+func (rt route) tagError() error {
+	if !rt.badTag {
+		return nil
+	}
+	return fmt.Errorf("%w: %q", errTagInvalid, rt.ref)
 }
 
 // Route parse errors; each maps to a distinct answer (see errorRules).
@@ -123,7 +136,7 @@ func parseRoute(path string) (route, error) {
 			}
 			rt.digest = d
 		} else if !tagRegexp.MatchString(ref) {
-			return route{}, fmt.Errorf("%w: %q", errTagInvalid, ref)
+			rt.badTag = true
 		}
 	case n >= 3 && segs[n-2] == "tags" && segs[n-1] == "list":
 		rt, tail = route{kind: routeTags}, 2

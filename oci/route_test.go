@@ -54,9 +54,11 @@ func TestParseRoute(t *testing.T) {
 		{"/v2/-a/manifests/latest", route{}, errNameInvalid},
 		{"/v2/a./manifests/latest", route{}, errNameInvalid},
 		{"/v2/" + strings.Repeat("a/", 128) + "a/manifests/latest", route{}, errNameInvalid},
-		{"/v2/a/manifests/.hidden", route{}, errTagInvalid},
-		{"/v2/a/manifests/" + strings.Repeat("t", 129), route{}, errTagInvalid},
-		{"/v2/a/manifests/1.0.0+build", route{}, errTagInvalid},
+		// A reference that is no tag still routes; the handler answers it
+		// (400 for a push, 404 for a pull or delete).
+		{"/v2/a/manifests/.hidden", route{kind: routeManifest, name: "a", ref: ".hidden", badTag: true}, nil},
+		{"/v2/a/manifests/" + strings.Repeat("t", 129), route{kind: routeManifest, name: "a", ref: strings.Repeat("t", 129), badTag: true}, nil},
+		{"/v2/a/manifests/1.0.0+build", route{kind: routeManifest, name: "a", ref: "1.0.0+build", badTag: true}, nil},
 		{"/v2/a/manifests/sha256:abc", route{}, errDigestInvalid},
 		{"/v2/a/manifests/md5:d41d8cd98f00b204e9800998ecf8427e", route{}, errDigestInvalid},
 		{"/v2/a/blobs/latest", route{}, errDigestInvalid},
