@@ -555,3 +555,50 @@ func TestOpenBlobsURLs(t *testing.T) {
 		t.Errorf("bare path not used as a directory: %v", err)
 	}
 }
+
+// TestLocalBlobsAreSynced checks that every way a blob reaches a local disk
+// syncs it before the commit (and that an object store, which has no such
+// step, is not asked to), including a blob large enough to be handed to
+// writeback in chunks while it arrives.
+func TestLocalBlobsAreSynced(t *testing.T) {
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("0123456789abcdef"), (2*writebackChunk+12345)/16)
+	eachStore(t, func(t *testing.T, s *BlobStore, dir string) {
+		want := int64(0)
+		step := func(what string, err error, commits bool) {
+			t.Helper()
+			if commits && err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if commits && dir != "" {
+				want++
+			}
+			if got := s.synced.Load(); got != want {
+				t.Fatalf("after %s: %d blobs synced, want %d", what, got, want)
+			}
+		}
+		_, err := s.Push(ctx, digest.FromBytes(big), bytes.NewReader(big))
+		step("push of a known digest", err, true)
+		if got := fetchAll(t, s, digest.FromBytes(big)); !bytes.Equal(got, big) {
+			t.Fatalf("read back %d bytes, want %d", len(got), len(big))
+		}
+		_, err = s.Push(ctx, digest.FromBytes(big), bytes.NewReader(big))
+		step("push of an existing blob (written and discarded alike)", err, true)
+		_, err = s.Push(ctx, "", strings.NewReader("unknown digest"))
+		step("push without a digest", err, true)
+		if _, err := s.PutPart(ctx, "up1", 0, strings.NewReader("part one,")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PutPart(ctx, "up1", 1, strings.NewReader(" part two")); err != nil {
+			t.Fatal(err)
+		}
+		step("two parts (not blobs yet)", nil, false)
+		_, err = s.ComposeParts(ctx, "up1", 2, digest.FromString("part one, part two"))
+		step("compose of parts", err, true)
+		_, err = s.Push(ctx, digest.FromString("other"), strings.NewReader("bytes"))
+		if !errors.Is(err, ErrDigestMismatch) {
+			t.Fatalf("mismatch: %v", err)
+		}
+		step("a refused push", nil, false)
+	})
+}
