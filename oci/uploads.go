@@ -123,7 +123,12 @@ func (g *Registry) mount(ctx context.Context, r *http.Request, t target, d diges
 
 // link makes an uploaded blob visible in the repository.
 func (g *Registry) link(ctx context.Context, t target, desc storage.Descriptor) error {
-	err := g.cfg.Meta.LinkBlob(ctx, t.repo.ID, desc)
+	return blobRace(g.cfg.Meta.LinkBlob(ctx, t.repo.ID, desc), desc)
+}
+
+// blobRace qualifies a failed link of a blob that garbage collection
+// removed meanwhile: the client's retry uploads it again.
+func blobRace(err error, desc storage.Descriptor) error {
 	var missing *storage.MissingBlobError
 	if errors.As(err, &missing) {
 		return fmt.Errorf("%w: %s", errBlobRace, desc.Digest)
@@ -374,11 +379,17 @@ func (g *Registry) finishUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, g.log, err)
 		return
 	}
-	if err := g.link(ctx, t, desc); err != nil {
+	if u.Parts == 0 {
+		// Nothing in the bucket to remove: the link and the end of the
+		// session are one transaction.
+		err = blobRace(g.cfg.Meta.FinishUpload(ctx, u, desc), desc)
+	} else if err = g.link(ctx, t, desc); err == nil {
+		g.dropUpload(ctx, u)
+	}
+	if err != nil {
 		writeError(w, r, g.log, err)
 		return
 	}
-	g.dropUpload(ctx, u)
 	blobCreated(w, t.name, desc.Digest)
 }
 

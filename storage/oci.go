@@ -118,6 +118,10 @@ type Uploads interface {
 	// fails with ErrExists when another writer advanced it first.
 	AdvanceUpload(ctx context.Context, u Upload, from int64) error
 	DeleteUpload(ctx context.Context, id string) error
+	// FinishUpload links the committed blob d in the session's repository
+	// and ends the session, in one transaction. It is for a session with no
+	// parts in the bucket (whose removal must precede the row's).
+	FinishUpload(ctx context.Context, u Upload, d Descriptor) error
 	// StaleUploads lists sessions not updated since before.
 	StaleUploads(ctx context.Context, before time.Time) ([]Upload, error)
 }

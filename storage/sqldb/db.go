@@ -45,7 +45,10 @@ type DB struct {
 	// database/sql instead of failing with SQLITE_BUSY, while WAL lets
 	// readers proceed beside them.
 	rd, wr *sql.DB
-	gen    *sql.Stmt // Generation, prepared once: it runs on every index GET
+	// rdStmts and wrStmts cache SQLite's prepared statements (nil on
+	// PostgreSQL).
+	rdStmts, wrStmts *stmtCache
+	gen              *sql.Stmt // Generation, prepared once: it runs on every index GET
 	stat   storage.Stater
 	log    *slog.Logger
 }
@@ -146,6 +149,7 @@ func (db *DB) openSQLite(dsn string) error {
 		db.wr.Close()
 		return err
 	}
+	db.rdStmts, db.wrStmts = newStmtCache(db.rd), newStmtCache(db.wr)
 	return nil
 }
 
@@ -183,6 +187,9 @@ func (db *DB) Close() error {
 	var errs []error
 	if db.gen != nil {
 		errs = append(errs, db.gen.Close())
+	}
+	if db.rdStmts != nil {
+		errs = append(errs, db.rdStmts.close(), db.wrStmts.close())
 	}
 	errs = append(errs, db.rd.Close())
 	if db.wr != db.rd {
@@ -222,12 +229,24 @@ type querier interface {
 
 // q runs queries written with '?' placeholders on a pool or a transaction.
 type q struct {
-	db *DB
-	c  querier
+	db    *DB
+	c     querier
+	cache *stmtCache // the prepared statements of c's pool; nil: none
+	// missed collects a transaction's queries that had no prepared
+	// statement yet (see stmt).
+	missed *[]string
 }
 
 func (x q) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := x.c.ExecContext(ctx, x.db.rebind(query), args...)
+	var (
+		res sql.Result
+		err error
+	)
+	if st := x.stmt(ctx, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = x.c.ExecContext(ctx, x.db.rebind(query), args...)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -235,15 +254,21 @@ func (x q) exec(ctx context.Context, query string, args ...any) (int64, error) {
 }
 
 func (x q) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := x.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return x.c.QueryContext(ctx, x.db.rebind(query), args...)
 }
 
 func (x q) row(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := x.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return x.c.QueryRowContext(ctx, x.db.rebind(query), args...)
 }
 
 // read returns a runner on the read pool.
-func (db *DB) read() q { return q{db, db.rd} }
+func (db *DB) read() q { return q{db: db, c: db.rd, cache: db.rdStmts} }
 
 // write runs fn in a write transaction, committing when it returns nil. On
 // PostgreSQL a serialization failure or deadlock is retried a few times: both
@@ -263,12 +288,18 @@ func (db *DB) tx(ctx context.Context, fn func(tx q) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("sqldb: begin: %w", err)
 	}
+	var missed []string
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
 		}
+		// The connection is free again: prepare what the transaction ran
+		// as text, for the next one.
+		for _, query := range missed {
+			db.wrStmts.get(context.WithoutCancel(ctx), query)
+		}
 	}()
-	if err := fn(q{db, tx}); err != nil {
+	if err := fn(q{db: db, c: tx, cache: db.wrStmts, missed: &missed}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -131,22 +131,23 @@ func putTag(ctx context.Context, tx q, repoID int64, tag string, d digest.Digest
 // Repository implements storage.Repositories.
 func (db *DB) Repository(ctx context.Context, tenantID int64, name string, create bool) (storage.Repository, error) {
 	r := storage.Repository{TenantID: tenantID, Name: name}
-	if create {
-		err := db.write(ctx, func(tx q) error {
-			var err error
-			r.ID, err = ensureRepo(ctx, tx, tenantID, name)
-			return err
-		})
-		return r, err
-	}
 	err := db.read().row(ctx, `SELECT id FROM repositories WHERE tenant_id = ? AND name = ?`, tenantID, name).Scan(&r.ID)
-	if errors.Is(err, sql.ErrNoRows) {
+	switch {
+	case err == nil:
+		return r, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return r, fmt.Errorf("sqldb: repository %q: %w", name, err)
+	case !create:
 		return r, fmt.Errorf("sqldb: repository %q: %w", name, storage.ErrNotFound)
 	}
-	if err != nil {
-		return r, fmt.Errorf("sqldb: repository %q: %w", name, err)
-	}
-	return r, nil
+	// Only a missing repository costs a write: every blob and manifest of a
+	// push asks for its repository, and writers are serialised.
+	err = db.write(ctx, func(tx q) error {
+		var err error
+		r.ID, err = ensureRepo(ctx, tx, tenantID, name)
+		return err
+	})
+	return r, err
 }
 
 // Catalog implements storage.Repositories. It lists repositories holding at

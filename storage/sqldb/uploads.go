@@ -92,6 +92,24 @@ func (db *DB) DeleteUpload(ctx context.Context, id string) error {
 	})
 }
 
+// FinishUpload implements storage.Uploads: one transaction where a
+// monolithic upload used to take two. A session already gone (cancelled
+// while the bytes arrived) does not undo the link: the bytes were verified.
+func (db *DB) FinishUpload(ctx context.Context, u storage.Upload, d storage.Descriptor) error {
+	return db.write(ctx, func(tx q) error {
+		if err := db.ensureBlob(ctx, tx, d.Digest, d.Size); err != nil {
+			return err
+		}
+		if err := linkBlob(ctx, tx, u.RepositoryID, d.Digest); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM uploads WHERE id = ? AND repository_id = ?`, u.ID, u.RepositoryID); err != nil {
+			return fmt.Errorf("sqldb: finish upload: %w", err)
+		}
+		return nil
+	})
+}
+
 // StaleUploads implements storage.Uploads.
 func (db *DB) StaleUploads(ctx context.Context, before time.Time) ([]storage.Upload, error) {
 	rows, err := db.read().query(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE updated < ? ORDER BY updated`, before.UnixNano())
