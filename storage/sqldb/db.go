@@ -49,8 +49,8 @@ type DB struct {
 	// PostgreSQL).
 	rdStmts, wrStmts *stmtCache
 	gen              *sql.Stmt // Generation, prepared once: it runs on every index GET
-	stat   storage.Stater
-	log    *slog.Logger
+	stat             storage.Stater
+	log              *slog.Logger
 }
 
 // Option configures Open.
