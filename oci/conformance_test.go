@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -550,6 +553,47 @@ func testConformanceContentDiscovery(t *testing.T, backend string) {
 			idx.Manifests[0].Annotations["example.com/kind"] != "application/vnd.example.sbom" || idx.Manifests[0].MediaType != ocispec.MediaTypeImageManifest {
 			t.Errorf("filtered referrers: %+v", idx.Manifests)
 		}
+		// Pages: following each Link visits every referrer once, in
+		// digest order, and a filter stays in the Link.
+		var paged []digest.Digest
+		query := "?n=2"
+		for query != "" {
+			idx, resp = get(query)
+			for _, d := range idx.Manifests {
+				paged = append(paged, d.Digest)
+			}
+			query = ""
+			if link := resp.Header.Get("Link"); link != "" {
+				prefix := "</v2/" + name + "/referrers/" + subject.String()
+				if !strings.HasPrefix(link, prefix) || !strings.HasSuffix(link, `>; rel="next"`) {
+					t.Fatalf("Link %q", link)
+				}
+				query = strings.TrimSuffix(strings.TrimPrefix(link, prefix), `>; rel="next"`)
+			}
+		}
+		wantOrder := slices.Sorted(maps.Keys(want))
+		if diff := cmp.Diff(wantOrder, paged); diff != "" {
+			t.Errorf("paged referrers (-want +got):\n%s", diff)
+		}
+		idx, resp = get("?artifactType=application/vnd.example.sbom&n=0")
+		if len(idx.Manifests) != 0 || resp.Header.Get("Link") != "" {
+			t.Errorf("n=0: %v, Link %q", idx.Manifests, resp.Header.Get("Link"))
+		}
+		_, resp = get("?artifactType=application/vnd.example.sig&n=1")
+		if resp.Header.Get("Link") != "" {
+			t.Errorf("Link after the only matching referrer: %q", resp.Header.Get("Link"))
+		}
+		_, sbom2 := h.pushImage(name, "", "application/vnd.example.sbom", subj, []byte("sbom 2"))
+		idx, resp = get("?artifactType=application/vnd.example.sbom&n=1")
+		firstSBOM := min(sbomDigest, sbom2)
+		if len(idx.Manifests) != 1 || idx.Manifests[0].Digest != firstSBOM {
+			t.Errorf("first filtered page: %v", idx.Manifests)
+		}
+		expectHeader(t, "filtered page", resp, "Link", "</v2/"+name+"/referrers/"+subject.String()+
+			"?artifactType=application%2Fvnd.example.sbom&last="+url.QueryEscape(firstSBOM.String())+`&n=1>; rel="next"`)
+		resp, body = h.do("GET", "/v2/"+name+"/referrers/"+subject.String()+"?n=x", nil)
+		expect(t, "referrers n=x", resp, body, 400, "PAGINATION_NUMBER_INVALID")
+
 		resp, body = h.do("GET", "/v2/"+name+"/referrers/"+digest.FromString("nothing").String(), nil)
 		expect(t, "referrers of unknown subject", resp, body, 200, "")
 		if !strings.Contains(string(body), `"manifests":[]`) {

@@ -33,17 +33,30 @@ func pagination(r *http.Request) (n int, last string, err error) {
 
 // page trims a list fetched with one extra entry to n and reports whether
 // there is more. With n < 0 (not given) the whole list is returned.
-func page(items []string, n int) ([]string, bool) {
+func page[T any](items []T, n int) ([]T, bool) {
 	if n >= 0 && len(items) > n {
 		return items[:n], true
 	}
 	return items, false
 }
 
-// setNextLink writes the RFC 5988 Link to the next page.
-func setNextLink(w http.ResponseWriter, path string, n int, last string) {
-	q := url.Values{"n": {strconv.Itoa(n)}, "last": {last}}
+// setNextLink writes the RFC 5988 Link to the next page; q holds the
+// request's other parameters, which the next page keeps.
+func setNextLink(w http.ResponseWriter, path string, n int, last string, q url.Values) {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("n", strconv.Itoa(n))
+	q.Set("last", last)
 	w.Header().Set("Link", "<"+path+"?"+q.Encode()+`>; rel="next"`)
+}
+
+// pageSize is the n a listing serves: the client's, bounded by maxPage.
+func pageSize(n int) int {
+	if n < 0 || n > maxPage {
+		return maxPage
+	}
+	return n
 }
 
 func (g *Registry) writeJSON(w http.ResponseWriter, r *http.Request, contentType string, v any) {
@@ -77,9 +90,7 @@ func (g *Registry) tags(w http.ResponseWriter, r *http.Request) {
 	}
 	tags := []string{}
 	more := false
-	if n < 0 || n > maxPage {
-		n = maxPage
-	}
+	n = pageSize(n)
 	// The spec: n=0 is an empty list without a Link.
 	if n > 0 {
 		got, err := g.cfg.Meta.Tags(ctx, t.repo.ID, last, n+1)
@@ -92,7 +103,7 @@ func (g *Registry) tags(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if more {
-		setNextLink(w, "/v2/"+t.name+"/tags/list", n, tags[len(tags)-1])
+		setNextLink(w, "/v2/"+t.name+"/tags/list", n, tags[len(tags)-1], nil)
 	}
 	g.writeJSON(w, r, "application/json", struct {
 		Name string   `json:"name"`
@@ -108,9 +119,7 @@ func (g *Registry) catalog(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, g.log, err)
 		return
 	}
-	if n < 0 || n > maxPage {
-		n = maxPage
-	}
+	n = pageSize(n)
 	repos := []string{}
 	more := false
 	if n > 0 {
@@ -125,7 +134,7 @@ func (g *Registry) catalog(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if more {
-		setNextLink(w, "/v2/_catalog", n, repos[len(repos)-1])
+		setNextLink(w, "/v2/_catalog", n, repos[len(repos)-1], nil)
 	}
 	g.writeJSON(w, r, "application/json", struct {
 		Repositories []string `json:"repositories"`
@@ -136,46 +145,58 @@ func (g *Registry) catalog(w http.ResponseWriter, r *http.Request) {
 // manifests whose subject is digest, optionally filtered by artifactType.
 // The spec forbids a 404 here (clients would fall back to the tag schema),
 // so an unknown repository has no referrers rather than being an error.
+// Long lists come in pages of maxPage descriptors with a Link to the next
+// (the spec lets a registry page; n and last work as for tags).
 func (g *Registry) referrers(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rt := routeOf(r)
+	n, last, err := pagination(r)
+	if err != nil {
+		writeError(w, r, g.log, err)
+		return
+	}
+	n = pageSize(n)
 	filter := r.URL.Query().Get("artifactType")
 	t, err := g.open(ctx, w, r, rt.name, ActionPull, false)
 	var refs []storage.Manifest
 	switch {
-	case err == nil:
+	case err == nil && n > 0:
 		// Rows hold the effective artifact type (see parseManifest), so the
 		// database filters exactly as the spec defines it.
-		refs, err = g.cfg.Meta.Referrers(ctx, t.repo.ID, rt.digest, filter)
+		refs, err = g.cfg.Meta.Referrers(ctx, t.repo.ID, rt.digest, filter, last, n+1)
 		if err != nil {
 			writeError(w, r, g.log, err)
 			return
 		}
-	case errorsIsNotFound(err):
+	case err == nil, errorsIsNotFound(err):
 	default:
 		writeError(w, r, g.log, err)
 		return
 	}
+	refs, more := page(refs, n)
 	idx := ocispec.Index{
 		Versioned: specs.Versioned{SchemaVersion: 2},
 		MediaType: ocispec.MediaTypeImageIndex,
 		Manifests: []ocispec.Descriptor{},
 	}
 	for _, m := range refs {
-		at := artifactType(m)
-		if filter != "" && at != filter {
-			continue
-		}
 		idx.Manifests = append(idx.Manifests, ocispec.Descriptor{
 			MediaType:    m.MediaType,
 			Digest:       m.Digest,
 			Size:         m.Size,
-			ArtifactType: at,
+			ArtifactType: artifactType(m),
 			Annotations:  m.Annotations,
 		})
 	}
 	if filter != "" {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")
+	}
+	if more {
+		var keep url.Values
+		if filter != "" {
+			keep = url.Values{"artifactType": {filter}}
+		}
+		setNextLink(w, "/v2/"+rt.name+"/referrers/"+rt.digest.String(), n, refs[len(refs)-1].Digest.String(), keep)
 	}
 	g.writeJSON(w, r, ocispec.MediaTypeImageIndex, idx)
 }

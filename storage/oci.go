@@ -105,8 +105,9 @@ type Manifests interface {
 	DeleteTag(ctx context.Context, repoID int64, tag string) error
 	// Tags lists tags in lexical order after last, at most n (n <= 0: all).
 	Tags(ctx context.Context, repoID int64, last string, n int) ([]string, error)
-	// Referrers lists manifests whose subject is d, filtered by artifactType when non-empty.
-	Referrers(ctx context.Context, repoID int64, d digest.Digest, artifactType string) ([]Manifest, error)
+	// Referrers lists manifests whose subject is d, filtered by artifactType
+	// when non-empty, in digest order after last, at most n (n <= 0: all).
+	Referrers(ctx context.Context, repoID int64, d digest.Digest, artifactType, last string, n int) ([]Manifest, error)
 }
 
 // Uploads stores upload sessions.

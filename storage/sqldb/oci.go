@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"math"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -445,11 +445,7 @@ func (db *DB) DeleteTag(ctx context.Context, repoID int64, tag string) error {
 
 // Tags implements storage.Manifests.
 func (db *DB) Tags(ctx context.Context, repoID int64, last string, n int) ([]string, error) {
-	query := `SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name`
-	if n > 0 {
-		query += ` LIMIT ` + strconv.Itoa(n)
-	}
-	rows, err := db.read().query(ctx, query, repoID, last)
+	rows, err := db.read().query(ctx, `SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?`, repoID, last, limit(n))
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: tags: %w", err)
 	}
@@ -471,12 +467,12 @@ func (db *DB) Tags(ctx context.Context, repoID int64, last string, n int) ([]str
 // Referrers implements storage.Manifests, ordered by digest. The caller
 // stores the effective artifact type (the config media type when the
 // manifest has no artifactType), so the filter is a plain comparison.
-func (db *DB) Referrers(ctx context.Context, repoID int64, d digest.Digest, artifactType string) ([]storage.Manifest, error) {
-	query, args := `SELECT `+manifestColumns+` FROM manifests WHERE repository_id = ? AND subject = ?`, []any{repoID, string(d)}
+func (db *DB) Referrers(ctx context.Context, repoID int64, d digest.Digest, artifactType, last string, n int) ([]storage.Manifest, error) {
+	query, args := `SELECT `+manifestColumns+` FROM manifests WHERE repository_id = ? AND subject = ? AND digest > ?`, []any{repoID, string(d), last}
 	if artifactType != "" {
 		query, args = query+` AND artifact_type = ?`, append(args, artifactType)
 	}
-	rows, err := db.read().query(ctx, query+` ORDER BY digest`, args...)
+	rows, err := db.read().query(ctx, query+` ORDER BY digest LIMIT ?`, append(args, limit(n))...)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: referrers: %w", err)
 	}
@@ -493,6 +489,15 @@ func (db *DB) Referrers(ctx context.Context, repoID int64, d digest.Digest, arti
 		return nil, fmt.Errorf("sqldb: referrers: %w", err)
 	}
 	return out, nil
+}
+
+// limit is the LIMIT of a listing of at most n rows, n <= 0 meaning all. A
+// parameter rather than text in the query, so the statement stays one.
+func limit(n int) int64 {
+	if n <= 0 {
+		return math.MaxInt32
+	}
+	return int64(n)
 }
 
 // prefixed qualifies each column of a comma-separated list with alias.

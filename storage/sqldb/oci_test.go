@@ -330,14 +330,14 @@ func TestReferrers(t *testing.T) {
 			r.Blobs = nil
 			want = append(want, r)
 		}
-		got, err := e.db.Referrers(ctx, repo.ID, subject.Digest, "")
+		got, err := e.db.Referrers(ctx, repo.ID, subject.Digest, "", "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 3 {
 			t.Fatalf("Referrers = %d manifests, want 3", len(got))
 		}
-		sigs, err := e.db.Referrers(ctx, repo.ID, subject.Digest, "application/vnd.example.sig")
+		sigs, err := e.db.Referrers(ctx, repo.ID, subject.Digest, "application/vnd.example.sig", "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,7 +349,16 @@ func TestReferrers(t *testing.T) {
 		if len(sigs) != 2 {
 			t.Errorf("filtered Referrers = %d, want 2", len(sigs))
 		}
-		none, err := e.db.Referrers(ctx, repo.ID, digest.FromString("nothing"), "")
+		// Pages in digest order: two, then what follows the second.
+		first, err := e.db.Referrers(ctx, repo.ID, subject.Digest, "", "", 2)
+		if err != nil || len(first) != 2 || first[0].Digest >= first[1].Digest {
+			t.Fatalf("first page = %v, %v", first, err)
+		}
+		rest, err := e.db.Referrers(ctx, repo.ID, subject.Digest, "", first[1].Digest.String(), 2)
+		if err != nil || len(rest) != 1 || rest[0].Digest <= first[1].Digest {
+			t.Fatalf("second page = %v, %v", rest, err)
+		}
+		none, err := e.db.Referrers(ctx, repo.ID, digest.FromString("nothing"), "", "", 0)
 		if err != nil || len(none) != 0 {
 			t.Errorf("Referrers of an unknown digest = %v, %v", none, err)
 		}
