@@ -399,6 +399,33 @@ func testConformancePull(t *testing.T, backend string) {
 	expect(t, "GET unknown digest", resp, body, 404, "MANIFEST_UNKNOWN")
 	resp, body = h.do("HEAD", "/v2/"+name+"/manifests/nope", nil)
 	expect(t, "HEAD unknown tag", resp, body, 404, "")
+	// Content negotiation: a client that cannot read the manifest's type is
+	// told it is unknown, as distribution answers; a matching or wildcard
+	// Accept, or none, gets it.
+	for _, tc := range []struct {
+		accept string
+		status int
+	}{
+		{"", 200},
+		{"*/*", 200},
+		{ocispec.MediaTypeImageManifest, 200},
+		{"application/vnd.docker.distribution.manifest.v2+json, " + ocispec.MediaTypeImageManifest, 200},
+		{"application/vnd.docker.distribution.manifest.v2+json", 404},
+		{ocispec.MediaTypeImageIndex, 404},
+	} {
+		for _, method := range []string{"GET", "HEAD"} {
+			var hdr []string
+			if tc.accept != "" {
+				hdr = []string{"Accept", tc.accept}
+			}
+			resp, body = h.do(method, "/v2/"+name+"/manifests/latest", nil, hdr...)
+			code := ""
+			if tc.status == 404 && method == "GET" {
+				code = "MANIFEST_UNKNOWN"
+			}
+			expect(t, method+" Accept: "+tc.accept, resp, body, tc.status, code)
+		}
+	}
 	// A reference that is no valid tag names nothing: unknown, not invalid
 	// (the official conformance suite pulls ".INVALID_MANIFEST_NAME").
 	for _, method := range []string{"GET", "HEAD", "DELETE"} {

@@ -351,6 +351,11 @@ func (g *Registry) getManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := g.cfg.Meta.Manifest(ctx, t.repo.ID, rt.ref)
+	if err == nil && !accepts(r.Header.Values("Accept"), m.MediaType) {
+		// As distribution answers: the client would not understand it, so
+		// for this client there is no such manifest.
+		err = fmt.Errorf("%w: the manifest is %s, which the Accept header does not allow", errManifestUnknown, m.MediaType)
+	}
 	if err != nil {
 		writeError(w, r, g.log, notFound(err, errManifestUnknown))
 		return
@@ -382,6 +387,46 @@ func (g *Registry) getManifest(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.CopyN(w, rc, m.Size); err != nil {
 		g.log.WarnContext(ctx, "oci: manifest copy interrupted", "digest", m.Digest, "err", err)
 	}
+}
+
+// accepts reports whether Accept headers allow mediaType (RFC 9110
+// section 12.5.1): the most specific matching range decides, and q=0
+// refuses. A request without a usable Accept header accepts anything.
+func accepts(headers []string, mediaType string) bool {
+	typ, _, _ := strings.Cut(mediaType, "/")
+	ranges := 0
+	best, q := -1, 0.0 // specificity of the best match so far, and its q
+	for _, h := range headers {
+		for _, part := range strings.Split(h, ",") {
+			if strings.TrimSpace(part) == "" {
+				continue
+			}
+			mt, params, err := mime.ParseMediaType(part)
+			if err != nil {
+				continue
+			}
+			ranges++
+			spec := -1
+			switch {
+			case mt == mediaType:
+				spec = 2
+			case mt == typ+"/*":
+				spec = 1
+			case mt == "*/*":
+				spec = 0
+			}
+			if spec <= best {
+				continue
+			}
+			best, q = spec, 1
+			if v, ok := params["q"]; ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					q = f
+				}
+			}
+		}
+	}
+	return ranges == 0 || (best >= 0 && q > 0)
 }
 
 // openRef opens the repository of a manifest read or delete. A reference

@@ -144,3 +144,39 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+func TestAccepts(t *testing.T) {
+	const (
+		oci    = ocispec.MediaTypeImageManifest
+		index  = ocispec.MediaTypeImageIndex
+		docker = "application/vnd.docker.distribution.manifest.v2+json"
+	)
+	tests := []struct {
+		headers []string
+		mt      string
+		want    bool
+	}{
+		{nil, oci, true},
+		{[]string{""}, oci, true},
+		{[]string{"not a media type;;"}, oci, true},
+		{[]string{oci}, oci, true},
+		{[]string{docker + ", " + oci}, oci, true},
+		{[]string{docker, oci}, oci, true}, // several headers
+		{[]string{docker}, oci, false},
+		{[]string{oci}, index, false},
+		{[]string{"*/*"}, index, true},
+		{[]string{"application/*"}, index, true},
+		{[]string{"text/*"}, index, false},
+		{[]string{"application/json"}, oci, false},
+		{[]string{oci + ";q=0"}, oci, false},
+		{[]string{oci + ";q=0, */*"}, oci, false},          // the exact range decides
+		{[]string{"application/*;q=0, " + oci}, oci, true}, // likewise
+		{[]string{"application/*;q=0, */*"}, oci, false},   // type/* beats */*
+		{[]string{oci + ";q=0.5, " + index + ";q=1"}, oci, true},
+	}
+	for _, tt := range tests {
+		if got := accepts(tt.headers, tt.mt); got != tt.want {
+			t.Errorf("accepts(%q, %s) = %v, want %v", tt.headers, tt.mt, got, tt.want)
+		}
+	}
+}
