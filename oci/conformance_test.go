@@ -223,8 +223,17 @@ func testConformancePush(t *testing.T, backend string) {
 		expect(t, "mount of unknown blob", resp, body, 202, "")
 		resp, body = h.do("POST", "/v2/other/app/blobs/uploads/?mount="+d.String()+"&from=no/such/repo", nil)
 		expect(t, "mount from unknown repo", resp, body, 202, "")
+		// Without from, the blob is found in the target's own tenant (org/app
+		// holds it), never in another tenant's repositories.
+		resp, body = h.do("POST", "/v2/org/lib/blobs/uploads/?mount="+d.String(), nil)
+		expect(t, "mount without from, same tenant", resp, body, 201, "")
+		expectHeader(t, "mount without from", resp, "Location", "/v2/org/lib/blobs/"+d.String())
+		resp, body = h.do("HEAD", "/v2/org/lib/blobs/"+d.String(), nil)
+		expect(t, "HEAD mounted without from", resp, body, 200, "")
 		resp, body = h.do("POST", "/v2/third/app/blobs/uploads/?mount="+d.String(), nil)
-		expect(t, "mount without from", resp, body, 202, "")
+		expect(t, "mount without from, other tenant", resp, body, 202, "")
+		resp, body = h.do("POST", "/v2/org/lib2/blobs/uploads/?mount="+missing.String(), nil)
+		expect(t, "mount without from of an unknown blob", resp, body, 202, "")
 		resp, body = h.do("POST", "/v2/third/app/blobs/uploads/?mount=bad&from="+name, nil)
 		expect(t, "mount of malformed digest", resp, body, 202, "")
 	})

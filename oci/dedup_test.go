@@ -70,11 +70,19 @@ func testForeignBlobIsInvisible(t *testing.T, backend string) {
 		expect(t, "PUT manifest naming "+d.String(), resp, body, 400, "MANIFEST_BLOB_UNKNOWN")
 	}
 
+	// A mount without a source looks in B's own tenant only: A's blob
+	// there is like no blob at all.
+	resp, body := h.do("POST", "/v2/tenant-b/app/blobs/uploads/?mount="+foreign.String(), nil)
+	expect(t, "mount without from of another tenant's blob", resp, body, 202, "")
+
 	// Mounting from A without the right to read A is an ordinary upload
-	// session, like mounting something that does not exist.
+	// session, like mounting something that does not exist; so is a mount
+	// without a source inside A by someone who may push there, not read.
 	h.deny("tenant-a", ActionPull)
-	resp, body := h.do("POST", "/v2/tenant-b/app/blobs/uploads/?mount="+foreign.String()+"&from=tenant-a/app", nil)
+	resp, body = h.do("POST", "/v2/tenant-b/app/blobs/uploads/?mount="+foreign.String()+"&from=tenant-a/app", nil)
 	expect(t, "mount without read access", resp, body, 202, "")
+	resp, body = h.do("POST", "/v2/tenant-a/lib/blobs/uploads/?mount="+foreign.String(), nil)
+	expect(t, "mount without from, without read access", resp, body, 202, "")
 	resp, body = h.do("HEAD", "/v2/tenant-b/app/blobs/"+foreign.String(), nil)
 	expect(t, "HEAD after refused mount", resp, body, 404, "")
 }

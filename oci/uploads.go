@@ -83,31 +83,14 @@ func (g *Registry) startUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 // mount links blob d of repository from into t when the caller may pull
-// from and the blob is linked there. Anything short of that is "not
-// mounted", never an error the client could learn from.
+// from and the blob is linked there. Without from, the blob is looked for
+// in every repository of t's tenant, when the caller may pull from that
+// tenant: what it could mount by naming the repository, it may mount
+// without (the spec's automatic content discovery); nothing outside the
+// tenant is consulted. Anything short of that is "not mounted", never an
+// error the client could learn from.
 func (g *Registry) mount(ctx context.Context, r *http.Request, t target, d digest.Digest, from string) (bool, error) {
-	if from == "" {
-		// The spec lets a registry mount without "from" when it can find the
-		// blob; the only blob this caller can be shown is one already here.
-		_, err := g.cfg.Meta.LinkedBlob(ctx, t.repo.ID, d)
-		return err == nil, nil
-	}
-	if validateName(from) != nil {
-		return false, nil
-	}
-	tp, repoName, err := g.cfg.Resolve(from)
-	if err != nil || !g.cfg.Authorize(r, tp, ActionPull) {
-		return false, nil
-	}
-	tenant, err := g.cfg.Meta.Tenant(ctx, tp)
-	if err != nil {
-		return false, ignoreNotFound(err)
-	}
-	src, err := g.cfg.Meta.Repository(ctx, tenant.ID, repoName, false)
-	if err != nil {
-		return false, ignoreNotFound(err)
-	}
-	desc, err := g.cfg.Meta.LinkedBlob(ctx, src.ID, d)
+	desc, err := g.mountSource(ctx, r, t, d, from)
 	if err != nil {
 		return false, ignoreNotFound(err)
 	}
@@ -119,6 +102,33 @@ func (g *Registry) mount(ctx context.Context, r *http.Request, t target, d diges
 		return false, err
 	}
 	return true, nil
+}
+
+// mountSource finds the blob a mount would link; ErrNotFound when the
+// caller may not, or it is not there.
+func (g *Registry) mountSource(ctx context.Context, r *http.Request, t target, d digest.Digest, from string) (storage.Descriptor, error) {
+	if from == "" {
+		if !g.cfg.Authorize(r, t.tenantPath, ActionPull) {
+			return storage.Descriptor{}, storage.ErrNotFound
+		}
+		return g.cfg.Meta.TenantBlob(ctx, t.tenant.ID, d)
+	}
+	if validateName(from) != nil {
+		return storage.Descriptor{}, storage.ErrNotFound
+	}
+	tp, repoName, err := g.cfg.Resolve(from)
+	if err != nil || !g.cfg.Authorize(r, tp, ActionPull) {
+		return storage.Descriptor{}, storage.ErrNotFound
+	}
+	tenant, err := g.cfg.Meta.Tenant(ctx, tp)
+	if err != nil {
+		return storage.Descriptor{}, err
+	}
+	src, err := g.cfg.Meta.Repository(ctx, tenant.ID, repoName, false)
+	if err != nil {
+		return storage.Descriptor{}, err
+	}
+	return g.cfg.Meta.LinkedBlob(ctx, src.ID, d)
 }
 
 // link makes an uploaded blob visible in the repository.

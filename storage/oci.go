@@ -84,6 +84,9 @@ type BlobLinks interface {
 	LinkBlob(ctx context.Context, repoID int64, d Descriptor) error
 	// LinkedBlob returns the blob when it is linked to the repository, else ErrNotFound.
 	LinkedBlob(ctx context.Context, repoID int64, d digest.Digest) (Descriptor, error)
+	// TenantBlob returns the blob when it is linked in any repository of the
+	// tenant, else ErrNotFound (a mount without a source repository).
+	TenantBlob(ctx context.Context, tenantID int64, d digest.Digest) (Descriptor, error)
 	// UnlinkBlob removes the link (the blob itself stays until GC).
 	UnlinkBlob(ctx context.Context, repoID int64, d digest.Digest) error
 }

@@ -202,6 +202,20 @@ func (db *DB) LinkedBlob(ctx context.Context, repoID int64, d digest.Digest) (st
 	return desc, nil
 }
 
+// TenantBlob implements storage.BlobLinks.
+func (db *DB) TenantBlob(ctx context.Context, tenantID int64, d digest.Digest) (storage.Descriptor, error) {
+	desc := storage.Descriptor{Digest: d}
+	err := db.read().row(ctx, `SELECT b.size FROM repo_blobs rb JOIN repositories r ON r.id = rb.repository_id
+		JOIN blobs b ON b.digest = rb.digest WHERE r.tenant_id = ? AND rb.digest = ? LIMIT 1`, tenantID, string(d)).Scan(&desc.Size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return desc, fmt.Errorf("sqldb: blob %s: %w", d, storage.ErrNotFound)
+	}
+	if err != nil {
+		return desc, fmt.Errorf("sqldb: blob %s: %w", d, err)
+	}
+	return desc, nil
+}
+
 // UnlinkBlob implements storage.BlobLinks.
 func (db *DB) UnlinkBlob(ctx context.Context, repoID int64, d digest.Digest) error {
 	return db.write(ctx, func(tx q) error {
