@@ -128,7 +128,10 @@ func (db *DB) openSQLite(dsn string) error {
 	// process the single writer connection already serialises writers.
 	// IMMEDIATE transactions take the write lock at BEGIN, so a transaction
 	// never has to upgrade a read lock (which would fail with SQLITE_BUSY).
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	// synchronous=FULL syncs the WAL at every commit: a push the server
+	// acknowledged survives a power cut, as it does on PostgreSQL (NORMAL
+	// would keep the database consistent but could lose the last commits).
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
