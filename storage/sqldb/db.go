@@ -10,6 +10,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -277,8 +278,20 @@ func (db *DB) read() q { return q{db: db, c: db.rd, cache: db.rdStmts} }
 // PostgreSQL a serialization failure or deadlock is retried a few times: both
 // mean no effect was committed.
 func (db *DB) write(ctx context.Context, fn func(tx q) error) error {
+	return db.retry(ctx, false, fn)
+}
+
+// writeLazy is write for state a power cut may lose without harm, such as an
+// upload session a client restarts when it is gone: the commit does not
+// wait for the disk (the next durable commit carries it there). Every other
+// commit is durable.
+func (db *DB) writeLazy(ctx context.Context, fn func(tx q) error) error {
+	return db.retry(ctx, true, fn)
+}
+
+func (db *DB) retry(ctx context.Context, lazy bool, fn func(tx q) error) error {
 	for attempt := 0; ; attempt++ {
-		err := db.tx(ctx, fn)
+		err := db.tx(ctx, lazy, fn)
 		if err == nil || attempt == 4 || !retryable(err) {
 			return err
 		}
@@ -286,22 +299,54 @@ func (db *DB) write(ctx context.Context, fn func(tx q) error) error {
 	}
 }
 
-func (db *DB) tx(ctx context.Context, fn func(tx q) error) (err error) {
-	tx, err := db.wr.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqldb: begin: %w", err)
-	}
+func (db *DB) tx(ctx context.Context, lazy bool, fn func(tx q) error) (err error) {
 	var missed []string
 	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-		// The connection is free again: prepare what the transaction ran
-		// as text, for the next one.
+		// The writer connection is free again: prepare what the
+		// transaction ran as text, for the next one.
 		for _, query := range missed {
 			db.wrStmts.get(context.WithoutCancel(ctx), query)
 		}
 	}()
+	var begin interface {
+		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+	} = db.wr
+	if lazy && !db.pg {
+		// SQLite sets durability per connection, and not inside a
+		// transaction: take the writer connection, lower it for this
+		// transaction only, and restore it before anyone else may use it.
+		conn, err := db.wr.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("sqldb: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+			return fmt.Errorf("sqldb: %w", err)
+		}
+		defer func() {
+			if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); rerr != nil {
+				// Never leave a lowered connection in the pool: drop it,
+				// and the pool opens a new one with the DSN's settings.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+				err = errors.Join(err, fmt.Errorf("sqldb: restore synchronous: %w", rerr))
+			}
+		}()
+		begin = conn
+	}
+	tx, err := begin.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqldb: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if lazy && db.pg {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+			return fmt.Errorf("sqldb: %w", err)
+		}
+	}
 	if err := fn(q{db: db, c: tx, cache: db.wrStmts, missed: &missed}); err != nil {
 		return err
 	}

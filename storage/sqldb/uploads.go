@@ -14,12 +14,14 @@ import (
 
 // CreateUpload implements storage.Uploads. The id is 128 random bits in
 // hex: it is the capability to the session, so it must not be guessable.
+// The commit is lazy: a session lost to a power cut is one the client
+// starts again, and every push begins with one.
 func (db *DB) CreateUpload(ctx context.Context, repoID int64) (storage.Upload, error) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	t := now()
 	u := storage.Upload{ID: hex.EncodeToString(b[:]), RepositoryID: repoID, Started: fromNanos(t), Updated: fromNanos(t)}
-	err := db.write(ctx, func(tx q) error {
+	err := db.writeLazy(ctx, func(tx q) error {
 		_, err := tx.exec(ctx, `INSERT INTO uploads (id, repository_id, byte_offset, parts, started, updated) VALUES (?, ?, 0, 0, ?, ?)`, u.ID, repoID, t, t)
 		if isForeignKey(err) {
 			return fmt.Errorf("sqldb: repository %d: %w", repoID, storage.ErrNotFound)
@@ -55,9 +57,11 @@ func (db *DB) Upload(ctx context.Context, repoID int64, id string) (storage.Uplo
 }
 
 // AdvanceUpload implements storage.Uploads as a compare-and-swap on the
-// offset, so two PATCHes racing on one session cannot both win.
+// offset, so two PATCHes racing on one session cannot both win. The commit
+// is lazy: an advance lost to a power cut only makes the client resend
+// from the earlier offset, and that chunk's part is replaced.
 func (db *DB) AdvanceUpload(ctx context.Context, u storage.Upload, from int64) error {
-	return db.write(ctx, func(tx q) error {
+	return db.writeLazy(ctx, func(tx q) error {
 		n, err := tx.exec(ctx, `UPDATE uploads SET byte_offset = ?, parts = ?, updated = ? WHERE id = ? AND repository_id = ? AND byte_offset = ?`,
 			u.Offset, u.Parts, now(), u.ID, u.RepositoryID, from)
 		if err != nil {
