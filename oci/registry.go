@@ -87,6 +87,10 @@ type Config struct {
 	UploadTTL time.Duration
 	// MaxManifestSize bounds a manifest push (0: DefaultMaxManifestSize).
 	MaxManifestSize int64
+	// DisableDelete makes DELETE of manifests, tags and blobs 405
+	// UNSUPPORTED, the spec's answer of a registry without deletion (an
+	// upload session can still be cancelled).
+	DisableDelete bool
 }
 
 // Actions passed to Config.Authorize.
@@ -161,9 +165,13 @@ func (g *Registry) routes() *mux.Router {
 	on(routeCatalog, g.catalog, http.MethodGet)
 	on(routeManifest, g.getManifest, http.MethodGet, http.MethodHead)
 	on(routeManifest, g.putManifest, http.MethodPut)
-	on(routeManifest, g.deleteManifest, http.MethodDelete)
+	deleteManifest, deleteBlob := g.deleteManifest, g.deleteBlob
+	if g.cfg.DisableDelete {
+		deleteManifest, deleteBlob = g.unsupported, g.unsupported
+	}
+	on(routeManifest, deleteManifest, http.MethodDelete)
 	on(routeBlob, g.getBlob, http.MethodGet, http.MethodHead)
-	on(routeBlob, g.deleteBlob, http.MethodDelete)
+	on(routeBlob, deleteBlob, http.MethodDelete)
 	on(routeUploads, g.startUpload, http.MethodPost)
 	on(routeUpload, g.uploadStatus, http.MethodGet)
 	on(routeUpload, g.patchUpload, http.MethodPatch)
@@ -171,13 +179,16 @@ func (g *Registry) routes() *mux.Router {
 	on(routeUpload, g.cancelUpload, http.MethodDelete)
 	on(routeTags, g.tags, http.MethodGet)
 	on(routeReferrers, g.referrers, http.MethodGet)
-	m.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, g.log, fmt.Errorf("%w: %s %s", errUnsupported, r.Method, routeOf(r).kind))
-	})
+	m.MethodNotAllowedHandler = http.HandlerFunc(g.unsupported)
 	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, g.log, errNoRoute)
 	})
 	return m
+}
+
+// unsupported answers a method the route does not offer: 405 UNSUPPORTED.
+func (g *Registry) unsupported(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, g.log, fmt.Errorf("%w: %s %s", errUnsupported, r.Method, routeOf(r).kind))
 }
 
 // ServeHTTP implements http.Handler.

@@ -25,6 +25,16 @@ func TestOperatorSwitches(t *testing.T) {
 		if r := ts.do(t, "DELETE", "/api/charts/a/1.0.0", nil, nil); r.status != 404 {
 			t.Errorf("delete while disabled: %d %s", r.status, r.body)
 		}
+		// The registry answers as the spec asks of one without deletion.
+		for _, path := range []string{"/v2/a/manifests/1.0.0", "/v2/a/blobs/sha256:" + strings.Repeat("0", 64)} {
+			r := ts.do(t, "DELETE", path, nil, nil)
+			if r.status != 405 || !strings.Contains(string(r.body), `"UNSUPPORTED"`) {
+				t.Errorf("OCI DELETE %s while disabled: %d %s", path, r.status, r.body)
+			}
+		}
+		if r := ts.do(t, "GET", "/v2/a/manifests/1.0.0", nil, nil); r.status != 200 {
+			t.Errorf("chart gone from OCI although delete is disabled: %d", r.status)
+		}
 		if idx := loadIndex(t, ts.do(t, "GET", "/index.yaml", nil, nil).body); len(idx.Entries["a"]) != 1 {
 			t.Error("version gone although delete is disabled")
 		}

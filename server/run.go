@@ -82,6 +82,7 @@ func NewWithStores(cfg Config, st *Stores, log *slog.Logger) (*Server, *oci.Regi
 		Log:             log,
 		UploadTTL:       cfg.UploadTTL,
 		MaxManifestSize: 4 << 20,
+		DisableDelete:   cfg.DisableDelete,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -108,11 +109,11 @@ func (s *Server) resolveOCI(name string) (string, string, error) {
 	return strings.Join(segs[:depth], "/"), strings.Join(segs[depth:], "/"), nil
 }
 
+// authorizeOCI decides registry requests by the ChartMuseum grants: delete
+// is a push right, as the API's DELETE is. (With --disable-delete the
+// registry refuses deletes itself, 405, before asking.)
 func (s *Server) authorizeOCI(r *http.Request, tenant, action string) bool {
-	if action == "delete" {
-		if s.cfg.DisableDelete {
-			return false
-		}
+	if action == oci.ActionDelete {
 		action = actionPush
 	}
 	return s.auth.check(r, tenant, action) == nil
