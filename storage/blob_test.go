@@ -413,6 +413,63 @@ func TestParts(t *testing.T) {
 	})
 }
 
+// TestSinglePart covers the commonest chunked upload, one PATCH and a bare
+// PUT, which a local disk commits by linking the part instead of copying
+// it: it is verified like a copy, leaves the part in place until
+// DeleteParts, tolerates an existing blob, and leaves nothing behind.
+func TestSinglePart(t *testing.T) {
+	data := bytes.Repeat([]byte("one chunk "), 50_000)
+	want := digest.FromBytes(data)
+	eachStore(t, func(t *testing.T, s *BlobStore, dir string) {
+		ctx := context.Background()
+		if _, err := s.PutPart(ctx, "single", 0, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		wrong := digest.FromString("other bytes")
+		if _, err := s.ComposeParts(ctx, "single", 1, wrong); !errors.Is(err, ErrDigestMismatch) {
+			t.Fatalf("commit under a wrong digest: %v", err)
+		}
+		if _, err := s.Stat(ctx, wrong); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a mismatched part was committed: %v", err)
+		}
+		for range 2 { // the second finds the blob there
+			desc, err := s.ComposeParts(ctx, "single", 1, want)
+			if err != nil || desc != (Descriptor{want, int64(len(data))}) {
+				t.Fatalf("ComposeParts = %+v, %v", desc, err)
+			}
+		}
+		if got := fetchAll(t, s, want); !bytes.Equal(got, data) {
+			t.Fatal("committed blob differs from the part")
+		}
+		if dir != "" {
+			// Linked, not copied: one file under two names.
+			key, _ := blobKey(want)
+			pk, _ := partKey("single", 0)
+			a, errA := os.Stat(filepath.Join(dir, key))
+			b, errB := os.Stat(filepath.Join(dir, pk))
+			if errA != nil || errB != nil || !os.SameFile(a, b) {
+				t.Errorf("the blob is not the part's file: %v, %v", errA, errB)
+			}
+		}
+		if err := s.DeleteParts(ctx, "single", 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ComposeParts(ctx, "single", 1, want); !errors.Is(err, ErrNotFound) {
+			t.Errorf("commit after DeleteParts: %v, want ErrNotFound", err)
+		}
+		if got := fetchAll(t, s, want); !bytes.Equal(got, data) {
+			t.Fatal("the blob changed when its part was deleted")
+		}
+		if dir != "" {
+			for _, f := range files(t, dir) {
+				if !strings.HasPrefix(f, "blobs/") {
+					t.Errorf("left behind: %s", f)
+				}
+			}
+		}
+	})
+}
+
 // What a kill -9 leaves (fileblob's temp file next to the final path, a
 // staged blob under _tmp/) is never visible as a blob, and is swept once old.
 func TestCrashLeftoversInvisible(t *testing.T) {
@@ -595,6 +652,11 @@ func TestLocalBlobsAreSynced(t *testing.T) {
 		step("two parts (not blobs yet)", nil, false)
 		_, err = s.ComposeParts(ctx, "up1", 2, digest.FromString("part one, part two"))
 		step("compose of parts", err, true)
+		if _, err := s.PutPart(ctx, "up2", 0, strings.NewReader("a lone part")); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.ComposeParts(ctx, "up2", 1, digest.FromString("a lone part"))
+		step("commit of a lone part", err, true)
 		_, err = s.Push(ctx, digest.FromString("other"), strings.NewReader("bytes"))
 		if !errors.Is(err, ErrDigestMismatch) {
 			t.Fatalf("mismatch: %v", err)

@@ -42,6 +42,13 @@ func TestPushExistingCostsTheSame(t *testing.T) {
 			_, err := s.ComposeParts(ctx, "up1", len(parts), d)
 			return err
 		}},
+		{"one chunk", func() error {
+			if _, err := s.PutPart(ctx, "up1", 0, bytes.NewReader(data)); err != nil {
+				return err
+			}
+			_, err := s.ComposeParts(ctx, "up1", 1, d)
+			return err
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := s.Delete(ctx, d); err != nil {
