@@ -295,7 +295,7 @@ func (s *BlobStore) writeVerified(ctx context.Context, key string, expected dige
 		return 0, fmt.Errorf("storage: commit %s: %w", expected, err)
 	}
 	if file != nil && s.root != "" {
-		if err := syncDir(keyDir(s.root, key)); err != nil {
+		if err := syncDir(filepath.Dir(s.localPath(key))); err != nil {
 			return 0, err
 		}
 	}

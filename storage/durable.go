@@ -60,7 +60,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// keyDir is the directory of key in a file bucket rooted at root.
-func keyDir(root, key string) string {
-	return filepath.Dir(filepath.Join(root, filepath.FromSlash(key)))
+// localPath is the file of key in a file bucket opened by OpenBlobs
+// (s.root set): fileblob stores a key at that path, and every key chartd
+// writes is of characters fileblob does not escape.
+func (s *BlobStore) localPath(key string) string {
+	return filepath.Join(s.root, filepath.FromSlash(key))
 }

@@ -150,12 +150,12 @@ func (s *BlobStore) linkPart(ctx context.Context, uploadID, key string, expected
 	if err != nil {
 		return Descriptor{}, true, err
 	}
-	tmpDir := filepath.Join(s.root, filepath.FromSlash(tmpPrefix))
+	tmpDir := s.localPath(tmpPrefix)
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return Descriptor{}, false, nil
 	}
 	tmp := filepath.Join(tmpDir, randomID())
-	if err := os.Link(filepath.Join(s.root, filepath.FromSlash(pk)), tmp); err != nil {
+	if err := os.Link(s.localPath(pk), tmp); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Descriptor{}, true, fmt.Errorf("storage: part 0: %w: %w", ErrNotFound, err)
 		}
@@ -186,7 +186,7 @@ func (s *BlobStore) linkPart(ctx context.Context, uploadID, key string, expected
 	if err := fsync.sync(); err != nil {
 		return Descriptor{}, true, err
 	}
-	final := filepath.Join(s.root, filepath.FromSlash(key))
+	final := s.localPath(key)
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return Descriptor{}, true, fmt.Errorf("storage: commit %s: %w", expected, err)
 	}
