@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/internal/ctxio"
 )
 
 // Verification is the result of a successful [Verify].
@@ -138,23 +139,10 @@ func Digest(ctx context.Context, archive io.Reader) (string, error) {
 		return "", fmt.Errorf("%w: nil archive reader", ErrInvalidArgument)
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx: ctx, r: archive}); err != nil {
+	if _, err := io.Copy(h, ctxio.Reader(ctx, archive)); err != nil {
 		return "", fmt.Errorf("provenance: reading archive: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// ctxReader makes a long io.Copy notice cancellation between reads.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // messageBlock builds the signed text exactly as Helm does: the marshalled

@@ -13,6 +13,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/chartd/chartd/internal/ctxio"
 )
 
 // The parts of resumable (chunked) OCI uploads: each chunk is an object of
@@ -175,7 +177,7 @@ func (s *BlobStore) linkPart(ctx context.Context, uploadID, key string, expected
 	// bytes are hashed; the sync below then has little left to wait for.
 	startWriteback(f, 0, info.Size())
 	v := expected.Verifier()
-	n, err := io.CopyBuffer(v, readerOnly{ctxReader{ctx, f}}, make([]byte, 256<<10))
+	n, err := io.CopyBuffer(v, readerOnly{ctxio.Reader(ctx, f)}, make([]byte, 256<<10))
 	if err != nil {
 		return Descriptor{}, true, fmt.Errorf("storage: part 0: %w", err)
 	}
@@ -204,17 +206,3 @@ func (s *BlobStore) linkPart(ctx context.Context, uploadID, key string, expected
 // readerOnly hides an io.Reader's other methods (WriteTo), so a copy uses
 // the caller's buffer.
 type readerOnly struct{ io.Reader }
-
-// ctxReader stops reading once ctx is done, so a client that goes away
-// does not leave a large verification running.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
