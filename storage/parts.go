@@ -177,7 +177,7 @@ func (s *BlobStore) linkPart(ctx context.Context, uploadID, key string, expected
 	// bytes are hashed; the sync below then has little left to wait for.
 	startWriteback(f, 0, info.Size())
 	v := expected.Verifier()
-	n, err := io.CopyBuffer(v, readerOnly{ctxio.Reader(ctx, f)}, make([]byte, 256<<10))
+	n, err := io.CopyBuffer(v, ctxio.Reader(ctx, f), make([]byte, 256<<10))
 	if err != nil {
 		return Descriptor{}, true, fmt.Errorf("storage: part 0: %w", err)
 	}
@@ -202,7 +202,3 @@ func (s *BlobStore) linkPart(ctx context.Context, uploadID, key string, expected
 	}
 	return Descriptor{Digest: expected, Size: n}, true, nil
 }
-
-// readerOnly hides an io.Reader's other methods (WriteTo), so a copy uses
-// the caller's buffer.
-type readerOnly struct{ io.Reader }
