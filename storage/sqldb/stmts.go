@@ -17,8 +17,9 @@ type stmtCache struct {
 	m    map[string]*sql.Stmt
 }
 
-// maxCachedStmts bounds the cache should a query ever be built at run time
-// (a LIMIT rendered into the text): past it, queries simply run unprepared.
+// maxCachedStmts bounds the cache. Queries are constants, or one of a few
+// variants (an optional filter); the bound only guards against a future
+// query built from input, which past it simply runs unprepared.
 const maxCachedStmts = 256
 
 func newStmtCache(pool *sql.DB) *stmtCache {
