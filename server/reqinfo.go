@@ -1,0 +1,52 @@
+package server
+
+import (
+	"context"
+	"sync"
+)
+
+// requestInfo is what a request's handling learns about it that the access
+// log, written after the handler returns, must report: who the caller turned
+// out to be and which tenant they addressed. The logging middleware puts an
+// empty one in the context; the authorizer fills it in. It is a mutable
+// holder because a context value set inside the handler is invisible to the
+// middleware that wraps it.
+type requestInfo struct {
+	mu      sync.Mutex
+	subject string // authenticated user name; "" for anonymous
+	tenant  string
+}
+
+type requestInfoKey struct{}
+
+// withRequestInfo returns ctx carrying a fresh requestInfo.
+func withRequestInfo(ctx context.Context) (context.Context, *requestInfo) {
+	ri := &requestInfo{}
+	return context.WithValue(ctx, requestInfoKey{}, ri), ri
+}
+
+// requestInfoFrom returns the request's info, or nil outside the middleware.
+func requestInfoFrom(ctx context.Context) *requestInfo {
+	ri, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	return ri
+}
+
+// setSubject records the authenticated caller; safe on a nil receiver.
+func (ri *requestInfo) setSubject(subject, tenant string) {
+	if ri == nil {
+		return
+	}
+	ri.mu.Lock()
+	ri.subject, ri.tenant = subject, tenant
+	ri.mu.Unlock()
+}
+
+// get returns the recorded caller and tenant; safe on a nil receiver.
+func (ri *requestInfo) get() (subject, tenant string) {
+	if ri == nil {
+		return "", ""
+	}
+	ri.mu.Lock()
+	defer ri.mu.Unlock()
+	return ri.subject, ri.tenant
+}
