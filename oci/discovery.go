@@ -119,11 +119,17 @@ func (g *Registry) catalog(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, g.log, err)
 		return
 	}
+	if err := g.authorize(w, r, Access{Action: ActionCatalog}); err != nil {
+		writeError(w, r, g.log, err)
+		return
+	}
 	n = pageSize(n)
 	repos := []string{}
 	more := false
 	if n > 0 {
-		allowed := func(tenantPath string) bool { return g.cfg.Authorize(r, tenantPath, ActionPull) }
+		allowed := func(tenantPath string) bool {
+			return g.cfg.Authorize(r, Access{Tenant: tenantPath, Action: ActionList}) == nil
+		}
 		got, err := g.cfg.Meta.Catalog(r.Context(), last, n+1, allowed)
 		if err != nil {
 			writeError(w, r, g.log, err)

@@ -18,6 +18,7 @@ import (
 // handlers wrap storage.ErrNotFound in the one that says what was missing.
 var (
 	errUnauthorized     = errors.New("authentication required")
+	errTooManyRequests  = errors.New("too many requests")
 	errNameUnknown      = errors.New("repository name not known to registry")
 	errBlobUnknown      = errors.New("blob unknown to registry")
 	errManifestUnknown  = errors.New("manifest unknown")
@@ -52,6 +53,7 @@ type errorRule struct {
 func errorRules() []errorRule {
 	return []errorRule{
 		{errUnauthorized, errcode.ErrorCodeUnauthorized, http.StatusUnauthorized, false},
+		{errTooManyRequests, errcode.ErrorCodeTooManyRequests, http.StatusTooManyRequests, false},
 		{errNoRoute, errcode.ErrorCodeUnsupported, http.StatusNotFound, false},
 		{errUnsupported, errcode.ErrorCodeUnsupported, http.StatusMethodNotAllowed, false},
 		{errNameInvalid, errcode.ErrorCodeNameInvalid, http.StatusBadRequest, true},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -104,7 +105,12 @@ func ExampleNew() {
 			}
 			return tenant, repo, nil
 		},
-		Authorize: func(r *http.Request, tenant, action string) bool { return action == oci.ActionPull },
+		Authorize: func(r *http.Request, a oci.Access) error {
+			if a.Action != oci.ActionPull {
+				return errors.New("read-only")
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		log.Fatal(err)

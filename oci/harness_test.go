@@ -3,6 +3,7 @@ package oci
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -109,10 +110,17 @@ func newHarnessOn(t testing.TB, backend string, opts ...harnessOption) *harness 
 		Blobs:   h.blobs,
 		Meta:    h.meta,
 		Resolve: resolveLast,
-		Authorize: func(r *http.Request, tenant, action string) bool {
+		Authorize: func(r *http.Request, a Access) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			return !h.denied[tenant+" "+action]
+			action := a.Action
+			if action == ActionList { // seeing a tenant's repositories is reading it
+				action = ActionPull
+			}
+			if h.denied[a.Tenant+" "+action] {
+				return errors.New("denied")
+			}
+			return nil
 		},
 		Challenge: func(w http.ResponseWriter, r *http.Request, name, action string) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="chartd"`)

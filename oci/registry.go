@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	// go-digest finds algorithms through crypto.Hash.Available.
@@ -71,9 +72,12 @@ type Config struct {
 	// Resolve maps a repository name to (tenant path, repository name within
 	// the tenant); the server derives it from --depth.
 	Resolve func(name string) (tenantPath, repo string, err error)
-	// Authorize reports whether the request may do action ("pull"|"push"|
-	// "delete") on the tenant.
-	Authorize func(r *http.Request, tenantPath, action string) bool
+	// Authorize decides one access question; nil allows it. Any error
+	// denies it: the registry answers 401 UNAUTHORIZED with Challenge's
+	// header, or 429 TOOMANYREQUESTS when the error has a RetryAfter()
+	// time.Duration method (a caller being rate-limited). Authorize must not
+	// touch storage, so a denied caller learns nothing about what exists.
+	Authorize func(r *http.Request, a Access) error
 	// Challenge writes the WWW-Authenticate header for a denied request (the
 	// registry then answers 401 UNAUTHORIZED).
 	Challenge func(w http.ResponseWriter, r *http.Request, name, action string)
@@ -98,7 +102,23 @@ const (
 	ActionPull   = "pull"
 	ActionPush   = "push"
 	ActionDelete = "delete"
+	// ActionCatalog asks whether the caller may call /v2/_catalog at all
+	// (Repository and Tenant are empty); the Docker token scope
+	// registry:catalog:*.
+	ActionCatalog = "catalog"
+	// ActionList asks whether the catalog may show the caller the
+	// repositories of Tenant (Repository is empty).
+	ActionList = "list"
 )
+
+// Access is one question put to Config.Authorize: may the request do Action
+// on Repository, which belongs to Tenant? Authorization is per repository,
+// so a token scoped to one repository opens no other in its tenant.
+type Access struct {
+	Repository string // full repository name; "" for ActionCatalog and ActionList
+	Tenant     string // the repository's tenant path
+	Action     string
+}
 
 // Registry is the /v2/ API. It is an http.Handler for paths beginning
 // with /v2/ (the server mounts it there without stripping the prefix).
@@ -233,11 +253,27 @@ func (g *Registry) resolve(w http.ResponseWriter, r *http.Request, name, action 
 		}
 		return target{}, fmt.Errorf("%w: %q: %w", errNameInvalid, name, err)
 	}
-	if !g.cfg.Authorize(r, tp, action) {
-		g.cfg.Challenge(w, r, name, action)
-		return target{}, errUnauthorized
+	if err := g.authorize(w, r, Access{Repository: name, Tenant: tp, Action: action}); err != nil {
+		return target{}, err
 	}
 	return target{name: name, tenantPath: tp, repoName: repo}, nil
+}
+
+// authorize asks Config.Authorize and turns a refusal into the error the
+// client sees, writing the challenge for a 401.
+func (g *Registry) authorize(w http.ResponseWriter, r *http.Request, a Access) error {
+	err := g.cfg.Authorize(r, a)
+	if err == nil {
+		return nil
+	}
+	var limited interface{ RetryAfter() time.Duration }
+	if errors.As(err, &limited) {
+		secs := int(limited.RetryAfter().Round(time.Second) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		return fmt.Errorf("%w: %w", errTooManyRequests, err)
+	}
+	g.cfg.Challenge(w, r, a.Repository, a.Action)
+	return errUnauthorized
 }
 
 // open resolves and authorizes name, then finds its repository; with create

@@ -108,7 +108,9 @@ func (g *Registry) mount(ctx context.Context, r *http.Request, t target, d diges
 // caller may not, or it is not there.
 func (g *Registry) mountSource(ctx context.Context, r *http.Request, t target, d digest.Digest, from string) (storage.Descriptor, error) {
 	if from == "" {
-		if !g.cfg.Authorize(r, t.tenantPath, ActionPull) {
+		// Within the target's tenant: the caller must be able to read
+		// the whole tenant, not just the target repository.
+		if g.cfg.Authorize(r, Access{Tenant: t.tenantPath, Action: ActionList}) != nil {
 			return storage.Descriptor{}, storage.ErrNotFound
 		}
 		return g.cfg.Meta.TenantBlob(ctx, t.tenant.ID, d)
@@ -117,7 +119,7 @@ func (g *Registry) mountSource(ctx context.Context, r *http.Request, t target, d
 		return storage.Descriptor{}, storage.ErrNotFound
 	}
 	tp, repoName, err := g.cfg.Resolve(from)
-	if err != nil || !g.cfg.Authorize(r, tp, ActionPull) {
+	if err != nil || g.cfg.Authorize(r, Access{Repository: from, Tenant: tp, Action: ActionPull}) != nil {
 		return storage.Descriptor{}, storage.ErrNotFound
 	}
 	tenant, err := g.cfg.Meta.Tenant(ctx, tp)

@@ -7,19 +7,45 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/chartd/chartd/oci"
 )
 
-// Actions a request may need on a tenant.
+// Actions a grant can give on a tenant. delete, on the registry, is a push
+// right, as DELETE is over the ChartMuseum API. admin manages what the
+// tenant trusts (its signing keys) and implies pull and push.
 const (
-	actionPull = "pull"
-	actionPush = "push"
+	actionPull  = "pull"
+	actionPush  = "push"
+	actionAdmin = "admin"
 )
+
+// resourceKind is what a request acts on.
+type resourceKind int
+
+const (
+	resTenant     resourceKind = iota // a tenant, through the ChartMuseum API
+	resRepository                     // one OCI repository
+	resCatalog                        // the registry's /v2/_catalog
+	resListing                        // a tenant's repositories, as the catalog shows them
+)
+
+// resource is the object of one authorization question. Registry requests
+// are decided per repository; ChartMuseum requests per tenant.
+type resource struct {
+	kind   resourceKind
+	tenant string
+	repo   string // full OCI repository name, for resRepository
+}
+
+func tenantResource(tenant string) resource { return resource{kind: resTenant, tenant: tenant} }
 
 // authError is a denied request; it carries the scope for the challenge.
 type authError struct {
@@ -29,16 +55,16 @@ type authError struct {
 func (e *authError) Error() string        { return "unauthorized" }
 func (e *authError) Is(target error) bool { return target == errUnauthorized }
 
-// authorizer decides who may pull and push where, with ChartMuseum's models:
-// no auth, basic auth (optionally anonymous GET), or bearer tokens signed by
-// an external token service.
+// authorizer decides who may do what where, with ChartMuseum's models (no
+// auth, one basic-auth user with optional anonymous GET, or bearer tokens
+// signed by an external token service) or chartd's own users with
+// per-tenant grants and registry tokens.
 type authorizer struct {
 	basicUser, basicPass string
 	anonymousGet         bool
 	bearerKey            crypto.PublicKey
 	realm, service       string
-	// users is chartd's own user database with per-tenant grants and
-	// registry tokens; nil when the config has no users.
+	// users is chartd's own user database; nil when the config has none.
 	users *userStore
 }
 
@@ -67,34 +93,46 @@ func newAuthorizer(c *Config) (*authorizer, error) {
 // enabled reports whether any authentication is configured.
 func (a *authorizer) enabled() bool { return a.basicUser != "" || a.bearerKey != nil || a.users != nil }
 
-// check returns nil when the request may perform action on repo.
-func (a *authorizer) check(r *http.Request, repo, action string) error {
+// check returns nil when the request may perform action on res. A refusal
+// is an *authError (401 with a challenge), or a *rateLimitError when the
+// caller's failed logins are being throttled. It never touches storage.
+func (a *authorizer) check(r *http.Request, res resource, action string) error {
 	if !a.enabled() {
 		return nil
 	}
-	if action == actionPull && a.anonymousGet {
+	if a.anonymousGet && (action == actionPull || res.kind == resCatalog || res.kind == resListing) {
 		return nil
 	}
-	deny := &authError{repo: repo, action: action}
-	if a.users != nil {
-		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			if a.users.tokenAllows(tok, repo, action) {
-				return nil
-			}
+	deny := &authError{repo: res.tenant, action: action}
+	tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	switch {
+	case a.users != nil && bearer:
+		c, err := a.users.verifyToken(tok)
+		if err != nil || !a.users.tokenAllows(c, res, action) {
 			return deny
 		}
+		requestInfoFrom(r.Context()).setSubject(c.Subject, res.tenant)
+		return nil
+	case a.users != nil:
 		name, pass, ok := r.BasicAuth()
 		if !ok {
 			return deny
 		}
-		if u, ok := a.users.authenticate(name, pass); ok && u.may(repo, action) {
-			return nil
+		u, err := a.users.authenticate(r.Context(), clientAddr(r), name, pass)
+		if err != nil {
+			var limited *rateLimitError
+			if errors.As(err, &limited) {
+				return limited
+			}
+			return deny
 		}
-		return deny
-	}
-	if a.bearerKey != nil {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !a.tokenAllows(tok, repo, action) {
+		if !u.may(res, action) {
+			return deny
+		}
+		requestInfoFrom(r.Context()).setSubject(u.Name, res.tenant)
+		return nil
+	case a.bearerKey != nil:
+		if !bearer || !a.externalTokenAllows(tok, res, action) {
 			return deny
 		}
 		return nil
@@ -103,33 +141,51 @@ func (a *authorizer) check(r *http.Request, repo, action string) error {
 	if !ok || !constantEqual(u, a.basicUser) || !constantEqual(p, a.basicPass) {
 		return deny
 	}
+	requestInfoFrom(r.Context()).setSubject(u, res.tenant)
 	return nil
 }
 
 // tokenClaims are the claims ChartMuseum's token service issues.
 type tokenClaims struct {
 	jwt.RegisteredClaims
-	Access []struct {
-		Type    string   `json:"type"`
-		Name    string   `json:"name"`
-		Actions []string `json:"actions"`
-	} `json:"access"`
+	Access []accessEntry `json:"access"`
 }
 
-func (a *authorizer) tokenAllows(raw, repo, action string) bool {
-	var claims tokenClaims
-	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.bearerKey, nil },
-		jwt.WithValidMethods([]string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}),
-		jwt.WithAudience(a.service), jwt.WithExpirationRequired())
+// externalTokenAllows checks a token of ChartMuseum's external token
+// service. Its scopes are per tenant (artifact-repository:<tenant>), so a
+// registry repository is decided by its tenant's entry.
+func (a *authorizer) externalTokenAllows(raw string, res resource, action string) bool {
+	c, err := a.parseExternalToken(raw)
 	if err != nil {
 		return false
 	}
-	for _, acc := range claims.Access {
-		if acc.Type == "artifact-repository" && acc.Name == repo && (slices.Contains(acc.Actions, action) || slices.Contains(acc.Actions, "*")) {
-			return true
+	for _, e := range c.Access {
+		switch {
+		case res.kind == resCatalog:
+			if e.Type == "registry" && e.Name == "catalog" {
+				return true
+			}
+		case e.Type == "artifact-repository" && e.Name == res.tenant:
+			if res.kind == resListing {
+				action = actionPull
+			}
+			if slices.Contains(e.Actions, action) || slices.Contains(e.Actions, "*") {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+func (a *authorizer) parseExternalToken(raw string) (*tokenClaims, error) {
+	var c tokenClaims
+	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return a.bearerKey, nil },
+		jwt.WithValidMethods([]string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}),
+		jwt.WithAudience(a.service), jwt.WithExpirationRequired())
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // challenge sets WWW-Authenticate for a denied ChartMuseum API request.
@@ -143,6 +199,79 @@ func (a *authorizer) challenge(w http.ResponseWriter, repo, action string) {
 	case a.basicUser != "":
 		w.Header().Set("WWW-Authenticate", `Basic realm="ChartMuseum"`)
 	}
+}
+
+// challengeRegistry sets WWW-Authenticate for a denied registry request:
+// with chartd's users, a Bearer challenge naming chartd's own token endpoint
+// (Docker token spec), which accepts the same basic credentials.
+func (a *authorizer) challengeRegistry(w http.ResponseWriter, r *http.Request, tenant, name, action string) {
+	if a.users == nil {
+		a.challenge(w, tenant, action)
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	challenge := fmt.Sprintf(`Bearer realm="%s://%s/v2/token",service=%q`, scheme, r.Host, tokenService)
+	switch {
+	case name != "":
+		if action == oci.ActionDelete {
+			action = "delete,push"
+		}
+		challenge += fmt.Sprintf(`,scope="repository:%s:%s"`, name, action)
+	case action != "":
+		challenge += `,scope="registry:catalog:*"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+}
+
+// authenticated reports whether the request carries valid credentials of
+// any scope. The registry's base endpoint needs it: `helm registry login`
+// and `docker login` check credentials there, so it must refuse bad ones.
+func (a *authorizer) authenticated(r *http.Request) error {
+	if !a.enabled() {
+		return nil
+	}
+	tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	name, pass, basic := r.BasicAuth()
+	deny := &authError{}
+	switch {
+	case a.users != nil && bearer:
+		if _, err := a.users.verifyToken(tok); err != nil {
+			return deny
+		}
+	case a.users != nil && basic:
+		if _, err := a.users.authenticate(r.Context(), clientAddr(r), name, pass); err != nil {
+			var limited *rateLimitError
+			if errors.As(err, &limited) {
+				return limited
+			}
+			return deny
+		}
+	case a.bearerKey != nil && bearer:
+		if _, err := a.parseExternalToken(tok); err != nil {
+			return deny
+		}
+	case a.basicUser != "" && basic:
+		if !constantEqual(name, a.basicUser) || !constantEqual(pass, a.basicPass) {
+			return deny
+		}
+	default:
+		return deny
+	}
+	return nil
+}
+
+// clientAddr is the address failed logins are counted against: the peer's
+// IP, without the port (a client opens many connections). Forwarded headers
+// are not trusted: any client can set them.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func constantEqual(a, b string) bool {
@@ -170,56 +299,4 @@ func readPublicKey(path string) (crypto.PublicKey, error) {
 		return nil, errors.New("neither a public key nor a certificate")
 	}
 	return cert.PublicKey, nil
-}
-
-// challengeRegistry sets WWW-Authenticate for a denied registry request:
-// with chartd's users, a Bearer challenge naming chartd's own token endpoint
-// (Docker token spec), which accepts the same basic credentials.
-func (a *authorizer) challengeRegistry(w http.ResponseWriter, r *http.Request, tenant, name, action string) {
-	if a.users == nil {
-		a.challenge(w, tenant, action)
-		return
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if action == "delete" {
-		action = "delete,push"
-	}
-	challenge := fmt.Sprintf(`Bearer realm="%s://%s/v2/token",service="chartd"`, scheme, r.Host)
-	switch {
-	case name != "":
-		challenge += fmt.Sprintf(`,scope="repository:%s:%s"`, name, action)
-	case action != "":
-		challenge += `,scope="registry:catalog:*"`
-	}
-	w.Header().Set("WWW-Authenticate", challenge)
-}
-
-// authenticated reports whether the request carries valid credentials of
-// any scope. The registry's base endpoint needs it: `helm registry login`
-// and `docker login` check credentials there, so it must refuse bad ones.
-func (a *authorizer) authenticated(r *http.Request) bool {
-	if !a.enabled() {
-		return true
-	}
-	tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	name, pass, basic := r.BasicAuth()
-	switch {
-	case a.users != nil && bearer:
-		return a.users.tokenValid(tok)
-	case a.users != nil && basic:
-		_, ok := a.users.authenticate(name, pass)
-		return ok
-	case a.bearerKey != nil && bearer:
-		var claims tokenClaims
-		_, err := jwt.ParseWithClaims(tok, &claims, func(*jwt.Token) (any, error) { return a.bearerKey, nil },
-			jwt.WithValidMethods([]string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}),
-			jwt.WithAudience(a.service), jwt.WithExpirationRequired())
-		return err == nil
-	case a.basicUser != "" && basic:
-		return constantEqual(name, a.basicUser) && constantEqual(pass, a.basicPass)
-	}
-	return false
 }

@@ -79,6 +79,11 @@ type Config struct {
 	Users           []UserConfig  `json:"users"`
 	TokenSecretFile string        `json:"tokenSecretFile"`
 	TokenTTL        time.Duration `json:"tokenTTL"`
+	// FailedLoginBurst is how many failed logins in a row a client address
+	// or a user name may have; one more is allowed every
+	// FailedLoginInterval. 0 takes the defaults.
+	FailedLoginBurst    int           `json:"failedLoginBurst"`
+	FailedLoginInterval time.Duration `json:"failedLoginInterval"`
 
 	// Provenance.
 	SignaturePolicy       string                  `json:"signaturePolicy"`

@@ -50,6 +50,7 @@ type statusRule struct {
 func statusRules() []statusRule {
 	return []statusRule{
 		{errUnauthorized, http.StatusUnauthorized, "unauthorized"},
+		{errTooManyRequests, http.StatusTooManyRequests, ""},
 		{storage.ErrExists, http.StatusConflict, "file already exists"},
 		{storage.ErrLimit, http.StatusInsufficientStorage, "repo has reached storage limit"},
 		{storage.ErrNotFound, http.StatusNotFound, "not found"},
@@ -102,6 +103,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *authError
 	if errors.As(err, &ae) {
 		s.auth.challenge(w, ae.repo, ae.action)
+	}
+	var limited *rateLimitError
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", limited.retryAfterHeader())
 	}
 	writeJSON(w, status, map[string]string{"error": msg})
 }

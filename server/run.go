@@ -109,14 +109,19 @@ func (s *Server) resolveOCI(name string) (string, string, error) {
 	return strings.Join(segs[:depth], "/"), strings.Join(segs[depth:], "/"), nil
 }
 
-// authorizeOCI decides registry requests by the ChartMuseum grants: delete
-// is a push right, as the API's DELETE is. (With --disable-delete the
-// registry refuses deletes itself, 405, before asking.)
-func (s *Server) authorizeOCI(r *http.Request, tenant, action string) bool {
-	if action == oci.ActionDelete {
-		action = actionPush
+// authorizeOCI decides registry requests by the same grants as the
+// ChartMuseum API, per repository: a token opens only the repositories it
+// names. (With --disable-delete the registry refuses deletes itself, 405,
+// before asking.)
+func (s *Server) authorizeOCI(r *http.Request, a oci.Access) error {
+	res := resource{kind: resRepository, tenant: a.Tenant, repo: a.Repository}
+	switch a.Action {
+	case oci.ActionCatalog:
+		res = resource{kind: resCatalog}
+	case oci.ActionList:
+		res = resource{kind: resListing, tenant: a.Tenant}
 	}
-	return s.auth.check(r, tenant, action) == nil
+	return s.auth.check(r, res, a.Action)
 }
 
 func (s *Server) challengeOCI(w http.ResponseWriter, r *http.Request, name, action string) {

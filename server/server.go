@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -114,7 +115,6 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 		r.Path("/metrics").Methods(http.MethodGet).Handler(s.metrics.handler())
 	}
 	if s.auth.users != nil {
-		s.auth.users.resolve = s.resolveOCI
 		root.Path("/v2/token").Methods(http.MethodGet).HandlerFunc(s.handleToken)
 	}
 	if ociHandler != nil {
@@ -154,15 +154,20 @@ func (s *Server) matchChartRoute(r *http.Request, _ *mux.RouteMatch) bool {
 // cheap and keeps the matcher free of side effects.
 func (s *Server) handleChartRoute(w http.ResponseWriter, r *http.Request) {
 	rt, _ := s.chartRoute(r)
+	get := r.Method == http.MethodGet || r.Method == http.MethodHead
 	need := actionPull
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	switch {
+	case (rt.Kind == KindAPIKeys || rt.Kind == KindAPIKey) && !get:
+		// Trusting a key decides what signaturePolicy accepts, so it is
+		// the tenant admin's call, not every pusher's.
+		need = actionAdmin
+	case !get:
 		need = actionPush
 	}
-	if err := s.auth.check(r, rt.Repo, need); err != nil {
+	if err := s.auth.check(r, tenantResource(rt.Repo), need); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	get := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch {
 	case (rt.Kind == KindIndex || rt.Kind == KindIndexJSON) && get:
 		s.handleIndex(w, r, rt)
@@ -204,7 +209,13 @@ func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request) {
 // the challenge, valid ones of any scope pass to the registry.
 func (s *Server) registryBase(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.auth.authenticated(r) {
+		if err := s.auth.authenticated(r); err != nil {
+			var limited *rateLimitError
+			if errors.As(err, &limited) {
+				w.Header().Set("Retry-After", limited.retryAfterHeader())
+				writeTokenError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", limited.Error())
+				return
+			}
 			s.auth.challengeRegistry(w, r, "", "", "")
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")

@@ -1,19 +1,18 @@
 package server
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -28,14 +27,15 @@ type UserConfig struct {
 }
 
 // Grant gives actions on tenants: "org/team" exactly, "org/*" for every
-// tenant below org, or "*" for all. Actions are pull and push.
+// tenant below org, or "*" for all. Actions are pull, push, admin (which
+// implies both and also manages the tenant's trusted keys), or "*" for all.
 type Grant struct {
 	Tenant  string   `json:"tenant"`
 	Actions []string `json:"actions"`
 }
 
 func (g Grant) covers(tenant, action string) bool {
-	if !slices.Contains(g.Actions, action) && !slices.Contains(g.Actions, "*") {
+	if !slices.Contains(g.Actions, action) && !slices.Contains(g.Actions, "*") && !slices.Contains(g.Actions, actionAdmin) {
 		return false
 	}
 	switch {
@@ -70,8 +70,8 @@ func validateUsers(users []UserConfig) []error {
 		}
 		for _, g := range u.Grants {
 			for _, a := range g.Actions {
-				if a != actionPull && a != actionPush && a != "*" {
-					errs = append(errs, fmt.Errorf("user %q: action %q must be pull, push or *", u.Name, a))
+				if a != actionPull && a != actionPush && a != actionAdmin && a != "*" {
+					errs = append(errs, fmt.Errorf("user %q: action %q must be pull, push, admin or *", u.Name, a))
 				}
 			}
 		}
@@ -79,35 +79,75 @@ func validateUsers(users []UserConfig) []error {
 	return errs
 }
 
+// may reports whether the user's grants allow action on res. A registry
+// delete is a push right; the catalog opens to every user, and shows each
+// only the tenants they may pull from.
+func (u UserConfig) may(res resource, action string) bool {
+	switch res.kind {
+	case resCatalog:
+		return true
+	case resListing:
+		action = actionPull
+	}
+	if action == "delete" {
+		action = actionPush
+	}
+	for _, g := range u.Grants {
+		if g.covers(res.tenant, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// errBadCredentials is a failed password check; the caller answers it as
+// any other refusal, so it never says whether the user exists.
+var errBadCredentials = errors.New("invalid credentials")
+
 // userStore authenticates chartd's own users and issues registry tokens
 // (Docker token spec): short-lived JWTs scoped per repository and action.
 type userStore struct {
 	users  map[string]UserConfig
 	secret []byte
 	ttl    time.Duration
-	issuer string
-	// dummy is a bcrypt hash compared against for unknown users, so a
-	// wrong user name costs as long as a wrong password.
+	// dummy is a bcrypt hash at the highest cost any user has (at least
+	// bcrypt's default). Unknown users and plain-password users are checked
+	// against it too, so every failed check does the same work.
 	dummy []byte
+	// floor is the least time a failed check takes. It covers the dummy
+	// comparison with room to spare, so a user whose hash is cheaper
+	// (htpasswd -B uses cost 5) fails no faster than an unknown name.
+	floor time.Duration
+	guard *loginGuard
 	// verified caches successful bcrypt checks (user -> sha256 of the
 	// password), because bcrypt per request would cost tens of ms each.
 	mu       sync.Mutex
 	verified map[string][32]byte
-	resolve  func(name string) (string, string, error)
 }
 
 func newUserStore(c *Config) (*userStore, error) {
 	if len(c.Users) == 0 {
 		return nil, nil
 	}
-	us := &userStore{users: map[string]UserConfig{}, ttl: c.TokenTTL, issuer: "chartd", verified: map[string][32]byte{}}
+	us := &userStore{users: map[string]UserConfig{}, ttl: c.TokenTTL, verified: map[string][32]byte{},
+		guard: newLoginGuard(c.FailedLoginBurst, c.FailedLoginInterval, 0)}
+	cost := bcrypt.DefaultCost
 	for _, u := range c.Users {
 		us.users[u.Name] = u
+		if u.PasswordHash != "" {
+			if uc, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && uc > cost {
+				cost = uc
+			}
+		}
 	}
+	start := time.Now()
 	var err error
-	if us.dummy, err = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost); err != nil {
+	if us.dummy, err = bcrypt.GenerateFromPassword([]byte("not a password"), cost); err != nil {
 		return nil, err
 	}
+	// Hashing costs what a comparison costs; twice that absorbs the jitter
+	// of a loaded machine.
+	us.floor = max(2*time.Since(start), 50*time.Millisecond)
 	if c.TokenSecretFile != "" {
 		b, err := os.ReadFile(c.TokenSecretFile)
 		if err != nil {
@@ -125,192 +165,62 @@ func newUserStore(c *Config) (*userStore, error) {
 	return us, nil
 }
 
-// authenticate checks a user name and password.
-func (us *userStore) authenticate(name, pass string) (UserConfig, bool) {
-	u, ok := us.users[name]
-	if !ok {
-		// Spend comparable time for unknown users.
-		_ = bcrypt.CompareHashAndPassword(us.dummy, []byte(pass))
-		return UserConfig{}, false
+// authenticate checks a user name and password for a client at addr. It
+// answers errBadCredentials or a *rateLimitError; which one never depends
+// on whether the name exists, and neither does how long it takes.
+func (us *userStore) authenticate(ctx context.Context, addr, name, pass string) (UserConfig, error) {
+	// Admission comes first, even before the cache: otherwise a throttled
+	// client could go on testing passwords against it.
+	if err := us.guard.admit(addr, name); err != nil {
+		return UserConfig{}, err
 	}
-	if u.Password != "" {
-		return u, constantEqual(u.Password, pass)
-	}
+	u, known := us.users[name]
 	sum := sha256.Sum256([]byte(pass))
-	us.mu.Lock()
-	prev, hit := us.verified[name]
-	us.mu.Unlock()
-	if hit && hmac.Equal(prev[:], sum[:]) {
-		return u, true
+	if known {
+		us.mu.Lock()
+		prev, hit := us.verified[name]
+		us.mu.Unlock()
+		if hit && hmac.Equal(prev[:], sum[:]) {
+			return u, nil
+		}
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pass)) != nil {
-		return u, false
+	release, err := us.guard.acquire(ctx)
+	if err != nil {
+		return UserConfig{}, err
+	}
+	start := time.Now()
+	ok := us.verify(u, known, pass)
+	release()
+	if !ok {
+		us.guard.fail(addr, name)
+		// Pad to the floor: the failure then takes as long whatever work
+		// the branch above did.
+		t := time.NewTimer(time.Until(start.Add(us.floor)))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		return UserConfig{}, errBadCredentials
 	}
 	us.mu.Lock()
 	us.verified[name] = sum
 	us.mu.Unlock()
-	return u, true
+	return u, nil
 }
 
-func (u UserConfig) may(tenant, action string) bool {
-	for _, g := range u.Grants {
-		if g.covers(tenant, action) {
-			return true
-		}
-	}
-	return false
-}
-
-// registryClaims follow the Docker token spec.
-type registryClaims struct {
-	jwt.RegisteredClaims
-	Access []accessEntry `json:"access"`
-}
-
-type accessEntry struct {
-	Type    string   `json:"type"`
-	Name    string   `json:"name"`
-	Actions []string `json:"actions"`
-}
-
-// tokenValid verifies one of our tokens, whatever its scope.
-func (us *userStore) tokenValid(raw string) bool {
-	var c registryClaims
-	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return us.secret, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(us.issuer), jwt.WithExpirationRequired())
-	return err == nil
-}
-
-// tokenAllows verifies one of our tokens and checks its scope.
-func (us *userStore) tokenAllows(raw, tenant, action string) bool {
-	var c registryClaims
-	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return us.secret, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(us.issuer), jwt.WithExpirationRequired())
-	if err != nil {
+// verify does the slow check. Each branch spends at least one bcrypt
+// comparison at the dummy's cost, except a hashed user's own comparison,
+// which the floor pads when it fails.
+func (us *userStore) verify(u UserConfig, known bool, pass string) bool {
+	switch {
+	case !known:
+		_ = bcrypt.CompareHashAndPassword(us.dummy, []byte(pass))
 		return false
+	case u.Password != "":
+		_ = bcrypt.CompareHashAndPassword(us.dummy, []byte(pass))
+		return constantEqual(u.Password, pass)
+	default:
+		return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pass)) == nil
 	}
-	for _, a := range c.Access {
-		if !slices.Contains(a.Actions, action) {
-			continue
-		}
-		switch a.Type {
-		case "repository":
-			if t, _, err := us.resolve(a.Name); err == nil && t == tenant {
-				return true
-			}
-		case "artifact-repository":
-			if a.Name == tenant {
-				return true
-			}
-		case "registry":
-			if a.Name == "catalog" && action == actionPull {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// handleToken is the token endpoint (GET /v2/token?service=&scope=...):
-// basic credentials in, a JWT granting the intersection of what was asked
-// and what the user may do out. Anonymous callers get anonymous rights.
-func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	us := s.auth.users
-	if us == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "token auth is not configured"})
-		return
-	}
-	var user *UserConfig
-	if name, pass, ok := r.BasicAuth(); ok {
-		u, ok := us.authenticate(name, pass)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Basic realm="chartd"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []map[string]string{{"code": "UNAUTHORIZED", "message": "invalid credentials"}}})
-			return
-		}
-		user = &u
-	}
-	var granted []accessEntry
-	for _, scope := range r.URL.Query()["scope"] {
-		for _, one := range strings.Split(scope, " ") {
-			e, ok := parseScope(one)
-			if !ok {
-				continue
-			}
-			var allowed []string
-			for _, a := range e.Actions {
-				if a == "delete" || a == "*" {
-					a = actionPush
-				}
-				if s.scopeAllowed(user, e, a) && !slices.Contains(allowed, a) {
-					allowed = append(allowed, a)
-				}
-			}
-			if len(allowed) > 0 {
-				e.Actions = allowed
-				granted = append(granted, e)
-			}
-		}
-	}
-	now := time.Now()
-	sub := ""
-	if user != nil {
-		sub = user.Name
-	}
-	claims := registryClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    us.issuer,
-			Subject:   sub,
-			Audience:  jwt.ClaimStrings{r.URL.Query().Get("service")},
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
-			ExpiresAt: jwt.NewNumericDate(now.Add(us.ttl)),
-		},
-		Access: granted,
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(us.secret)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	b, _ := json.Marshal(map[string]any{
-		"token": tok, "access_token": tok,
-		"expires_in": int(us.ttl.Seconds()), "issued_at": now.UTC().Format(time.RFC3339),
-	})
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
-}
-
-// scopeAllowed decides one requested action of a scope for user (nil: anonymous).
-func (s *Server) scopeAllowed(user *UserConfig, e accessEntry, action string) bool {
-	if e.Type == "registry" {
-		// The catalog is filtered per repository later; any caller may list.
-		return e.Name == "catalog"
-	}
-	tenant := e.Name
-	if e.Type == "repository" {
-		t, _, err := s.resolveOCI(e.Name)
-		if err != nil {
-			return false
-		}
-		tenant = t
-	}
-	if action == actionPull && s.cfg.AuthAnonymousGet {
-		return true
-	}
-	return user != nil && user.may(tenant, action)
-}
-
-// parseScope parses "repository:org/team/app:pull,push".
-func parseScope(s string) (accessEntry, bool) {
-	first := strings.Index(s, ":")
-	last := strings.LastIndex(s, ":")
-	if first < 0 || last <= first {
-		return accessEntry{}, false
-	}
-	e := accessEntry{Type: s[:first], Name: s[first+1 : last], Actions: strings.Split(s[last+1:], ",")}
-	if e.Name == "" || (e.Type != "repository" && e.Type != "registry" && e.Type != "artifact-repository") {
-		return accessEntry{}, false
-	}
-	return e, true
 }
