@@ -220,3 +220,38 @@ func TestKeysNeedAdmin(t *testing.T) {
 		}
 	}
 }
+
+// Whatever scope is asked for, a token never grants more than the user
+// holds: dev may pull from tenant team and nothing else.
+func FuzzGrantedActions(f *testing.F) {
+	for _, s := range []string{"repository:team/app:pull,push", "repository:team/app:*", "registry:catalog:*",
+		"artifact-repository:team:admin", "repository:other/app:pull", "repository:team:pull", "artifact-repository:*:*",
+		"repository:team/../other/app:pull", "repository:team/*:pull"} {
+		f.Add(s)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		f.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Depth = 1
+	cfg.Users = []UserConfig{{Name: "dev", PasswordHash: string(hash), Grants: []Grant{{Tenant: "team", Actions: []string{"pull"}}}}}
+	s := &Server{cfg: cfg}
+	user := &cfg.Users[0]
+	f.Fuzz(func(t *testing.T, scope string) {
+		e, ok := parseScope(scope)
+		if !ok {
+			return
+		}
+		got := s.grantedActions(user, e)
+		for _, a := range got {
+			switch {
+			case e.Type == "registry" && e.Name == "catalog" && a == "*":
+			case a == actionPull && e.Type == "artifact-repository" && e.Name == "team":
+			case a == actionPull && e.Type == "repository" && strings.HasPrefix(e.Name, "team/"):
+			default:
+				t.Fatalf("scope %q granted %q: %v", scope, a, got)
+			}
+		}
+	})
+}

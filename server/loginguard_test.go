@@ -1,0 +1,142 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable time source for the guard.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newTestGuard(burst int) (*loginGuard, *fakeClock) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	g := newLoginGuard(burst, time.Second, 1)
+	g.now = clk.now
+	return g, clk
+}
+
+func TestLoginGuardPerAddress(t *testing.T) {
+	g, clk := newTestGuard(3)
+	for i := range 3 {
+		if err := g.admit("10.0.0.1", fmt.Sprint("u", i)); err != nil {
+			t.Fatalf("attempt %d refused: %v", i, err)
+		}
+		g.fail("10.0.0.1", fmt.Sprint("u", i))
+	}
+	var limited *rateLimitError
+	if err := g.admit("10.0.0.1", "fresh-name"); !errors.As(err, &limited) {
+		t.Fatalf("fourth failure from one address admitted: %v", err)
+	}
+	if limited.RetryAfter() <= 0 || limited.retryAfterHeader() != "1" {
+		t.Errorf("Retry-After %v / %q", limited.RetryAfter(), limited.retryAfterHeader())
+	}
+	if err := g.admit("10.0.0.2", "u0"); err != nil {
+		t.Errorf("another address refused: %v", err)
+	}
+	clk.advance(time.Second)
+	if err := g.admit("10.0.0.1", "fresh-name"); err != nil {
+		t.Errorf("not admitted again after one interval: %v", err)
+	}
+}
+
+// Failures spread over many addresses use up a name; addresses that took
+// part are then refused for it, but an address that never failed (the
+// real user's) is still admitted, so attackers cannot lock a user out.
+func TestLoginGuardPerNameSparesCleanAddresses(t *testing.T) {
+	g, _ := newTestGuard(3)
+	for i := range 3 {
+		addr := fmt.Sprint("10.1.0.", i)
+		if err := g.admit(addr, "alice"); err != nil {
+			t.Fatalf("attempt %d refused: %v", i, err)
+		}
+		g.fail(addr, "alice")
+	}
+	if err := g.admit("10.1.0.0", "alice"); err == nil {
+		t.Error("an address that failed on alice is admitted after alice's failures are used up")
+	}
+	if err := g.admit("192.168.7.7", "alice"); err != nil {
+		t.Errorf("a clean address is locked out of alice: %v", err)
+	}
+	if err := g.admit("10.1.0.0", "bob"); err != nil {
+		t.Errorf("other names are throttled too: %v", err)
+	}
+}
+
+// Random names cannot grow the tables without bound.
+func TestLoginGuardTablesAreBounded(t *testing.T) {
+	g, _ := newTestGuard(1 << 30)
+	for i := range maxTracked + 100 {
+		g.fail("10.2.0.1", fmt.Sprint("name-", i))
+	}
+	if n := g.byName.order.Len(); n != maxTracked || len(g.byName.items) != maxTracked {
+		t.Errorf("name table holds %d/%d entries, want %d", n, len(g.byName.items), maxTracked)
+	}
+}
+
+// Password checks beyond the slots and the queue are refused at once
+// rather than queued without bound.
+func TestLoginGuardCapsConcurrentChecks(t *testing.T) {
+	g, _ := newTestGuard(3)
+	g.wait = time.Hour
+	release, err := g.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(g.waiters) {
+		g.waiters <- struct{}{} // the queue is full
+	}
+	var limited *rateLimitError
+	if _, err := g.acquire(context.Background()); !errors.As(err, &limited) {
+		t.Fatalf("acquire with full slots and queue: %v, want a rate limit", err)
+	}
+	for range cap(g.waiters) {
+		<-g.waiters
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := g.acquire(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("a waiter whose request ended: %v", err)
+	}
+	release()
+	if r, err := g.acquire(context.Background()); err != nil {
+		t.Errorf("a freed slot is not reusable: %v", err)
+	} else {
+		r()
+	}
+}
+
+// Unknown and known names fail the same way: same error, and the
+// throttle's 429 arrives after the same number of tries.
+func TestFailedLoginsLookTheSame(t *testing.T) {
+	ts := tokenTestServer(t, false)
+	us := ts.srv.auth.users
+	us.guard = newLoginGuard(2, time.Hour, 0)
+	ctx := context.Background()
+	for _, name := range []string{"dev", "ci", "nobody"} {
+		addr := "addr-" + name
+		for i := range 3 {
+			_, err := us.authenticate(ctx, addr, name, "wrong")
+			want := errBadCredentials
+			if i == 2 {
+				want = errTooManyRequests
+			}
+			if !errors.Is(err, want) {
+				t.Errorf("%s attempt %d: %v, want %v", name, i, err, want)
+			}
+		}
+	}
+	// A wrong password took at least the floor for every kind of user.
+	for _, name := range []string{"dev", "ci", "nobody"} {
+		start := time.Now()
+		_, _ = us.authenticate(ctx, "timing-"+name, name, "wrong")
+		if d := time.Since(start); d < us.floor {
+			t.Errorf("%s: a failed login took %v, less than the floor %v", name, d, us.floor)
+		}
+	}
+}
