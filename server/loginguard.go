@@ -56,6 +56,10 @@ type loginGuard struct {
 	byAddr *failures
 	byName *failures
 
+	// tarpits bounds the refused attempts being held back (see tarpit).
+	tarpits chan struct{}
+	hold    time.Duration
+
 	slots   chan struct{} // one token per password check allowed at once
 	waiters chan struct{} // bounds how many may queue for a slot
 	wait    time.Duration // how long one may queue before it is refused
@@ -76,6 +80,7 @@ func newLoginGuard(burst int, interval time.Duration, slots int) *loginGuard {
 		burst: float64(burst), interval: interval, now: time.Now,
 		byAddr: newFailures(), byName: newFailures(),
 		slots: make(chan struct{}, slots), waiters: make(chan struct{}, 8*slots), wait: time.Second,
+		tarpits: make(chan struct{}, 1024), hold: time.Second,
 	}
 }
 
@@ -92,6 +97,31 @@ func (g *loginGuard) admit(addr, name string) error {
 		return &rateLimitError{after: time.Duration((1 - n) * float64(g.interval))}
 	}
 	return nil
+}
+
+// tarpit holds back the answer to a refused attempt, up to its Retry-After
+// but at most hold. A client that ignores Retry-After and asks again at
+// once (as a flood does) is then slowed to one attempt a second per
+// connection, so answering its 429s does not cost the server's cores
+// either. A held request is a parked goroutine; past the bound the answer
+// goes at once.
+func (g *loginGuard) tarpit(ctx context.Context, err error) {
+	var limited *rateLimitError
+	if !errors.As(err, &limited) {
+		return
+	}
+	select {
+	case g.tarpits <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-g.tarpits }()
+	t := time.NewTimer(min(limited.after, g.hold))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // fail counts a failed check against both addr and name.

@@ -110,15 +110,17 @@ type userStore struct {
 	users  map[string]UserConfig
 	secret []byte
 	ttl    time.Duration
-	// dummy is a bcrypt hash at the highest cost any user has (at least
-	// bcrypt's default). Unknown users and plain-password users are checked
-	// against it too, so every failed check does the same work.
-	dummy []byte
-	// floor is the least time a failed check takes. It covers the dummy
-	// comparison with room to spare, so a user whose hash is cheaper
-	// (htpasswd -B uses cost 5) fails no faster than an unknown name.
-	floor time.Duration
-	guard *loginGuard
+	// dummies[c] is a bcrypt hash at cost c, for every cost from bcrypt's
+	// least up to the highest any user has (at least bcrypt's default).
+	// Every failed check spends the same bcrypt work, 2^maxCost rounds:
+	// an unknown or plain-text user is checked against the top dummy; a
+	// user hashed at cost c (htpasswd -B uses 5) against their own hash and
+	// then dummies at costs c…maxCost-1, which add up to the rest. Equal
+	// work rather than a padded wall-clock time, because a busy machine
+	// stretches the work past any fixed pad.
+	dummies map[int][]byte
+	maxCost int
+	guard   *loginGuard
 	// verified caches successful bcrypt checks (user -> sha256 of the
 	// password), because bcrypt per request would cost tens of ms each.
 	mu       sync.Mutex
@@ -131,23 +133,23 @@ func newUserStore(c *Config) (*userStore, error) {
 	}
 	us := &userStore{users: map[string]UserConfig{}, ttl: c.TokenTTL, verified: map[string][32]byte{},
 		guard: newLoginGuard(c.FailedLoginBurst, c.FailedLoginInterval, 0)}
-	cost := bcrypt.DefaultCost
+	us.maxCost = bcrypt.DefaultCost
 	for _, u := range c.Users {
 		us.users[u.Name] = u
 		if u.PasswordHash != "" {
-			if uc, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && uc > cost {
-				cost = uc
+			if uc, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && uc > us.maxCost {
+				us.maxCost = uc
 			}
 		}
 	}
-	start := time.Now()
-	var err error
-	if us.dummy, err = bcrypt.GenerateFromPassword([]byte("not a password"), cost); err != nil {
-		return nil, err
+	us.dummies = map[int][]byte{}
+	for cost := bcrypt.MinCost; cost <= us.maxCost; cost++ {
+		h, err := bcrypt.GenerateFromPassword([]byte("not a password"), cost)
+		if err != nil {
+			return nil, err
+		}
+		us.dummies[cost] = h
 	}
-	// Hashing costs what a comparison costs; twice that absorbs the jitter
-	// of a loaded machine.
-	us.floor = max(2*time.Since(start), 50*time.Millisecond)
 	if c.TokenSecretFile != "" {
 		b, err := os.ReadFile(c.TokenSecretFile)
 		if err != nil {
@@ -172,6 +174,7 @@ func (us *userStore) authenticate(ctx context.Context, addr, name, pass string) 
 	// Admission comes first, even before the cache: otherwise a throttled
 	// client could go on testing passwords against it.
 	if err := us.guard.admit(addr, name); err != nil {
+		us.guard.tarpit(ctx, err)
 		return UserConfig{}, err
 	}
 	u, known := us.users[name]
@@ -186,21 +189,14 @@ func (us *userStore) authenticate(ctx context.Context, addr, name, pass string) 
 	}
 	release, err := us.guard.acquire(ctx)
 	if err != nil {
+		us.guard.tarpit(ctx, err) // a full queue refuses a flood, and slows it
 		return UserConfig{}, err
 	}
-	start := time.Now()
-	ok := us.verify(u, known, pass)
+	var ok bool
+	lowPriority(func() { ok = us.verify(u, known, pass) })
 	release()
 	if !ok {
 		us.guard.fail(addr, name)
-		// Pad to the floor: the failure then takes as long whatever work
-		// the branch above did.
-		t := time.NewTimer(time.Until(start.Add(us.floor)))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
 		return UserConfig{}, errBadCredentials
 	}
 	us.mu.Lock()
@@ -209,18 +205,36 @@ func (us *userStore) authenticate(ctx context.Context, addr, name, pass string) 
 	return u, nil
 }
 
-// verify does the slow check. Each branch spends at least one bcrypt
-// comparison at the dummy's cost, except a hashed user's own comparison,
-// which the floor pads when it fails.
+// verify does the slow check, spending 2^maxCost bcrypt rounds whatever
+// the branch, so how long it takes tells nothing about the user.
 func (us *userStore) verify(u UserConfig, known bool, pass string) bool {
+	p := []byte(pass)
+	hashes := us.workFor(u, known)
+	ok := bcrypt.CompareHashAndPassword(hashes[0], p) == nil
+	for _, h := range hashes[1:] {
+		_ = bcrypt.CompareHashAndPassword(h, p)
+	}
 	switch {
 	case !known:
-		_ = bcrypt.CompareHashAndPassword(us.dummy, []byte(pass))
 		return false
 	case u.Password != "":
-		_ = bcrypt.CompareHashAndPassword(us.dummy, []byte(pass))
 		return constantEqual(u.Password, pass)
-	default:
-		return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pass)) == nil
 	}
+	return ok
+}
+
+// workFor lists the hashes verify compares a password against: the user's
+// own first, when they have one, then dummies, 2^maxCost rounds in all
+// (2^c + 2^c + 2^(c+1) + … + 2^(max-1) = 2^max).
+func (us *userStore) workFor(u UserConfig, known bool) [][]byte {
+	if !known || u.PasswordHash == "" {
+		return [][]byte{us.dummies[us.maxCost]}
+	}
+	hash := []byte(u.PasswordHash)
+	cost, _ := bcrypt.Cost(hash) // validated at start-up
+	out := [][]byte{hash}
+	for c := cost; c < us.maxCost; c++ {
+		out = append(out, us.dummies[c])
+	}
+	return out
 }

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package server
+
+// lowPriority runs fn; only Linux has per-thread priorities.
+func lowPriority(fn func()) { fn() }

@@ -1,0 +1,166 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/chartd/chartd/internal/testutil/procs"
+)
+
+// startAuthChartd runs chartd with three users whose passwords are checked
+// three ways: bcrypt at cost 10, bcrypt at htpasswd -B's cost 5, and plain
+// text. burst is the failed-login allowance per address and name.
+func startAuthChartd(b *testing.B, burst int) *procs.Proc {
+	b.Helper()
+	root, _ := filepath.Abs("../..")
+	bin, err := procs.Build(root, "./cmd/chartd", b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	h10, _ := bcrypt.GenerateFromPassword([]byte("secret"), 10)
+	h5, _ := bcrypt.GenerateFromPassword([]byte("secret"), 5)
+	cfg := fmt.Sprintf(`failedLoginBurst: %d
+users:
+- name: cost10
+  passwordHash: %q
+  grants: [{tenant: "*", actions: [pull]}]
+- name: cost5
+  passwordHash: %q
+  grants: [{tenant: "*", actions: [pull]}]
+- name: plain
+  password: secret
+  grants: [{tenant: "*", actions: [pull]}]
+`, burst, h10, h5)
+	path := filepath.Join(b.TempDir(), "chartd.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return procs.StartChartd(b, bin, b.TempDir(), "--gc-interval=0", "--config="+path)
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func quantile(d []time.Duration, q float64) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, int(float64(len(s))*q))]
+}
+
+// BenchmarkFailedLoginTiming is the user-enumeration check: a wrong password
+// for a user hashed at cost 10, one hashed at cost 5, a plain-text user and
+// an unknown name, interleaved, must take the same time. Fails when any
+// median is more than 5% from the unknown name's.
+func BenchmarkFailedLoginTiming(b *testing.B) {
+	cd := startAuthChartd(b, 1<<20)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	kinds := []string{"nobody", "cost10", "cost5", "plain"}
+	const rounds = 60
+	for i := 0; i < b.N; i++ {
+		lat := map[string][]time.Duration{}
+		for r := 0; r < rounds; r++ {
+			for _, k := range rand.Perm(len(kinds)) {
+				name := kinds[k]
+				req, _ := http.NewRequest("GET", cd.URL+"/v2/token?service=chartd&scope=repository:x/y:pull", nil)
+				req.SetBasicAuth(name, "wrong")
+				start := time.Now()
+				res, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res.Body.Close()
+				lat[name] = append(lat[name], time.Since(start))
+				if res.StatusCode != http.StatusUnauthorized {
+					b.Fatalf("%s: %d, want 401", name, res.StatusCode)
+				}
+			}
+		}
+		base := median(lat["nobody"])
+		for _, name := range kinds {
+			m := median(lat[name])
+			ratio := float64(m) / float64(base)
+			b.Logf("failed login, %-6s: median %v, ratio to an unknown name %.3f", name, m.Round(10*time.Microsecond), ratio)
+			b.ReportMetric(ratio, name+"/unknown")
+			if ratio > 1.05 || ratio < 0.95 {
+				b.Errorf("%s: a failed login's median is %.3f× an unknown name's; the name can be told apart", name, ratio)
+			}
+		}
+	}
+}
+
+// BenchmarkHealthUnderLoginFlood: 16 clients, each from its own loopback
+// address, send logins with random user names as fast as they are
+// answered; /health's p99, probed at a steady pace, must stay within 2× of
+// its idle p99.
+func BenchmarkHealthUnderLoginFlood(b *testing.B) {
+	cd := startAuthChartd(b, 0)
+	probe := func(n int) []time.Duration {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		out := make([]time.Duration, 0, n)
+		for range n {
+			<-tick.C
+			start := time.Now()
+			res, err := client.Get(cd.URL + "/health")
+			if err != nil {
+				b.Fatal(err)
+			}
+			res.Body.Close()
+			out = append(out, time.Since(start))
+		}
+		return out
+	}
+	for i := 0; i < b.N; i++ {
+		idle := quantile(probe(2000), 0.99)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		codes := map[int]int{}
+		for c := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				local := &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(c+1))}
+				tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: local}).DialContext, MaxIdleConnsPerHost: 1}
+				client := &http.Client{Transport: tr}
+				for n := 0; ctx.Err() == nil && n < 100000; n++ {
+					req, _ := http.NewRequestWithContext(ctx, "GET", cd.URL+"/v2/token?service=chartd", nil)
+					req.SetBasicAuth(fmt.Sprintf("user%d", rand.Int()), "guess")
+					res, err := client.Do(req)
+					if err != nil {
+						return
+					}
+					res.Body.Close()
+					mu.Lock()
+					codes[res.StatusCode]++
+					mu.Unlock()
+				}
+			}()
+		}
+		loaded := quantile(probe(2000), 0.99)
+		cancel()
+		wg.Wait()
+		ratio := float64(loaded) / float64(idle)
+		b.Logf("/health p99 idle %v, under a 16-client login flood %v: ratio %.2f (flood answers: %v)",
+			idle.Round(time.Microsecond), loaded.Round(time.Microsecond), ratio, codes)
+		b.ReportMetric(ratio, "p99-flood/idle")
+		if ratio > 2 {
+			b.Errorf("/health p99 under a login flood is %.2f× idle, want ≤ 2", ratio)
+		}
+	}
+}
