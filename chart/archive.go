@@ -13,57 +13,6 @@ import (
 	"strings"
 )
 
-// Default limits. The size limits are Helm's own loader caps
-// (loader.MaxDecompressedChartSize and loader.MaxDecompressedFileSize), so
-// anything we accept real Helm can load.
-const (
-	DefaultMaxDecompressed int64 = 100 << 20
-	DefaultMaxFileSize     int64 = 5 << 20
-	DefaultMaxFiles              = 10000
-)
-
-// Limits bound the work and memory spent on one chart archive, nested
-// subchart archives included. A zero field takes its default.
-type Limits struct {
-	// MaxDecompressed bounds, separately, the decompressed tar streams
-	// (headers included) and the file contents (sparse entries expanded) of
-	// the archive and of every archive nested in charts/. Helm counts file
-	// contents of one archive only, so this is slightly stricter.
-	MaxDecompressed int64
-	// MaxFiles bounds the number of tar entries, directories included.
-	MaxFiles int
-	// MaxFileSize bounds a single file.
-	MaxFileSize int64
-}
-
-// Validate reports every negative limit.
-func (l Limits) Validate() error {
-	var errs []error
-	if l.MaxDecompressed < 0 {
-		errs = append(errs, fmt.Errorf("chart: Limits.MaxDecompressed must not be negative, got %d", l.MaxDecompressed))
-	}
-	if l.MaxFiles < 0 {
-		errs = append(errs, fmt.Errorf("chart: Limits.MaxFiles must not be negative, got %d", l.MaxFiles))
-	}
-	if l.MaxFileSize < 0 {
-		errs = append(errs, fmt.Errorf("chart: Limits.MaxFileSize must not be negative, got %d", l.MaxFileSize))
-	}
-	return errors.Join(errs...)
-}
-
-func (l Limits) withDefaults() Limits {
-	if l.MaxDecompressed == 0 {
-		l.MaxDecompressed = DefaultMaxDecompressed
-	}
-	if l.MaxFiles == 0 {
-		l.MaxFiles = DefaultMaxFiles
-	}
-	if l.MaxFileSize == 0 {
-		l.MaxFileSize = DefaultMaxFileSize
-	}
-	return l
-}
-
 // ArchiveInfo is what the server keeps of an uploaded chart.
 type ArchiveInfo struct {
 	// Metadata is the validated Chart.yaml (apiVersion defaulted to v1).
@@ -82,9 +31,10 @@ type ArchiveInfo struct {
 
 // ReadArchive reads a chart archive (.tgz) from r and loads it like Helm,
 // with guards: the archive must be gzip+tar with one top directory holding
-// Chart.yaml, entries must be regular files or directories inside it, and the
-// limits hold for it and every subchart archive in charts/. r is read only as
-// far as needed.
+// Chart.yaml, entries must be regular files or directories inside it, each
+// naming its own file (see entryPath), nothing but padding may follow the
+// tar archive, and the limits hold for it and every subchart archive in
+// charts/. r is read to its end, so its every byte has been checked.
 func ReadArchive(ctx context.Context, r io.Reader, lim Limits) (*Chart, error) {
 	if err := lim.Validate(); err != nil {
 		return nil, err
@@ -216,11 +166,12 @@ func readArchiveFiles(ctx context.Context, r io.Reader, b *budget, keep keepFunc
 	root := !b.started
 	b.started = true
 
-	tr := tar.NewReader(&capReader{r: zr, b: b})
+	stream := &capReader{r: zr, b: b}
+	tr := tar.NewReader(stream)
 	var (
-		files []*File
-		top   string
-		seen  = make(map[string]bool)
+		files   []*File
+		top     string
+		entries = newEntrySet()
 	)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -240,13 +191,17 @@ func readArchiveFiles(ctx context.Context, r io.Reader, b *budget, keep keepFunc
 		if b.files > b.lim.MaxFiles {
 			return nil, errorf(ErrTooLarge, "chart has more than %d files", b.lim.MaxFiles)
 		}
-		dirTop, rel, err := entryPath(hd)
+		isDir := hd.Typeflag == tar.TypeDir
+		dirTop, rel, err := entryPath(hd, isDir)
 		if err != nil {
 			return nil, err
 		}
 		switch hd.Typeflag {
 		case tar.TypeDir:
 		case tar.TypeReg:
+			if !regularMode(hd) {
+				return nil, errorf(ErrIrregularFile, "chart archive entry %q is a regular file whose mode %o says otherwise", hd.Name, hd.Mode)
+			}
 			if rel != "" {
 				break
 			}
@@ -262,13 +217,15 @@ func readArchiveFiles(ctx context.Context, r io.Reader, b *budget, keep keepFunc
 		} else if dirTop != top {
 			return nil, errorf(ErrBadArchive, "chart archive has more than one top-level directory: %q and %q", top, dirTop)
 		}
-		if hd.Typeflag == tar.TypeDir {
+		if isDir {
+			if err := entries.addDir(rel, hd.Name); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		if seen[rel] {
-			return nil, errorf(ErrBadArchive, "chart archive has a duplicate entry %q", hd.Name)
+		if err := entries.addFile(rel, hd.Name); err != nil {
+			return nil, err
 		}
-		seen[rel] = true
 		if hd.Size > b.lim.MaxFileSize {
 			return nil, errorf(ErrTooLarge, "decompressed chart file %q is larger than the maximum file size %d", hd.Name, b.lim.MaxFileSize)
 		}
@@ -292,10 +249,53 @@ func readArchiveFiles(ctx context.Context, r io.Reader, b *budget, keep keepFunc
 		}
 		files = append(files, f)
 	}
+	if err := checkTrailer(stream); err != nil {
+		return nil, err
+	}
 	if len(files) == 0 {
 		return nil, errorf(ErrNoChartYaml, "no files in chart archive")
 	}
 	return files, nil
+}
+
+// maxTarPadding bounds the zeros a tar writer may leave after the
+// end-of-archive marker. Tools pad the archive to their record size (GNU tar
+// and bsdtar to 10 KiB by default, Go's writer not at all); a megabyte is a
+// blocking factor of 2048, more than any tool is configured with.
+const maxTarPadding = 1 << 20
+
+// checkTrailer reads the rest of the decompressed stream after the tar
+// reader's end-of-archive marker: every later gzip member included, since
+// gzip.Reader reads concatenated members as one stream. It must hold
+// nothing but padding. Anything else is stored with the chart and served,
+// although no loader reads it: it would let a small upload be served as
+// gigabytes of inflated data, or carry bytes that only some tools see.
+// Reading to the end also makes gzip check the stream's CRC and length, and
+// refuse bytes after the last member that are not gzip.
+func checkTrailer(stream io.Reader) error {
+	buf := make([]byte, 32<<10)
+	var padding int64
+	for {
+		n, err := stream.Read(buf)
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return errorf(ErrBadArchive, "chart archive has data after the end of the tar archive")
+			}
+		}
+		padding += int64(n)
+		if padding > maxTarPadding {
+			return errorf(ErrBadArchive, "chart archive has more than %d bytes of padding after the end of the tar archive", maxTarPadding)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if errors.Is(err, ErrTooLarge) {
+				return err
+			}
+			return wrapf(ErrBadArchive, err, "chart archive has an invalid gzip stream after the end of the tar archive")
+		}
+	}
 }
 
 // streamError classifies an error from reading the tar stream.
@@ -319,35 +319,4 @@ func irregular(hd *tar.Header) error {
 		kind = "a FIFO"
 	}
 	return errorf(ErrIrregularFile, "chart archive entry %q is %s, not a regular file", hd.Name, kind)
-}
-
-// entryPath splits an entry name into the top directory and the cleaned path
-// below it ("" for the top directory itself), rejecting absolute paths and
-// ".." anywhere. Backslashes count as separators: Windows tools write them.
-func entryPath(hd *tar.Header) (top, rel string, err error) {
-	name := strings.ReplaceAll(hd.Name, `\`, "/")
-	if strings.HasPrefix(name, "/") || isDrivePath(name) {
-		return "", "", errorf(ErrPathTraversal, "chart archive entry %q has an absolute path", hd.Name)
-	}
-	parts := strings.Split(strings.TrimSuffix(name, "/"), "/")
-	for _, p := range parts {
-		if p == ".." {
-			return "", "", errorf(ErrPathTraversal, "chart archive entry %q references a parent directory", hd.Name)
-		}
-	}
-	top = parts[0]
-	if top == "" || top == "." {
-		return "", "", errorf(ErrBadArchive, "chart archive entry %q is not inside a chart directory", hd.Name)
-	}
-	rel = path.Clean(strings.Join(parts[1:], "/"))
-	if rel == "." {
-		rel = ""
-	}
-	return top, rel, nil
-}
-
-// isDrivePath reports a Windows drive path such as "c:/x".
-func isDrivePath(p string) bool {
-	return len(p) >= 3 && p[1] == ':' && p[2] == '/' &&
-		(p[0] >= 'a' && p[0] <= 'z' || p[0] >= 'A' && p[0] <= 'Z')
 }

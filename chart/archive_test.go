@@ -229,6 +229,10 @@ func FuzzReadArchive(f *testing.F) {
 	f.Add(tgz(f, chart, entry{Name: "demo/charts/s.tgz", Body: string(tgz(f, entry{Name: "s/Chart.yaml", Body: "apiVersion: v1\nname: s\nversion: 1.0.0\n"}))}))
 	f.Add(tgz(f, entry{Name: "x/Chart.yaml", Body: "name: x\nversion: 1\ndependencies: [{name: a, alias: 'b c'}]\n"}))
 	f.Add([]byte("not an archive"))
+	f.Add(tgz(f, chart, entry{Name: "demo//values.yaml", Body: "a: 1\n"}))
+	f.Add(tgz(f, chart, entry{Name: `demo\values.yaml`, Body: "a: 1\n"}, entry{Name: "demo/./values.yaml", Body: "a: 2\n"}))
+	f.Add(gzBytes(f, append(tarBytes(f, chart), "after the trailer"...)))
+	f.Add(append(tgz(f, chart), gzBytes(f, make([]byte, 1024))...))
 	lim := Limits{MaxDecompressed: 1 << 20, MaxFiles: 100, MaxFileSize: 256 << 10}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ReadArchive(context.Background(), bytes.NewReader(data), lim)

@@ -27,6 +27,12 @@ var (
 	// another non-regular file. It wraps ErrBadArchive.
 	ErrIrregularFile error = &sentinel{"not a regular file", ErrBadArchive}
 
+	// ErrMetadataTooLarge: Chart.yaml, or one of its fields, exceeds a
+	// metadata limit (see Limits), or its YAML aliases expand beyond one. It
+	// wraps ErrInvalidChart: the chart is refused for what it says, like a
+	// validation failure, not for the size of the archive.
+	ErrMetadataTooLarge error = &sentinel{"chart metadata too large", ErrInvalidChart}
+
 	// ErrNoChartYaml: the chart has no Chart.yaml. It wraps ErrInvalidChart;
 	// its text is Helm's.
 	ErrNoChartYaml error = &sentinel{"Chart.yaml file is missing", ErrInvalidChart}

@@ -10,10 +10,14 @@ import (
 )
 
 // Expand unpacks a chart archive into dir/<chart name>/ (helm pull --untar,
-// chartutil.ExpandFile), with ReadArchive's guards and default Limits. The
-// files are written as archived, subchart archives included. Writing goes
-// through os.Root, so no entry can land outside dir even if a directory
-// inside it is a symlink.
+// chartutil.ExpandFile), with ReadArchive's guards and default Limits: the
+// whole archive is read and checked (entry names, sizes, data after the tar
+// archive, Chart.yaml's size) before the first file is written, so a
+// refused archive writes nothing. Files are written under the names the
+// loader gives them, subchart archives included, so what lands on disk is
+// what a loader reads. Like Helm's Expand it does not validate the chart
+// beyond its name. Writing goes through os.Root, so no entry can land
+// outside dir even if a directory inside it is a symlink.
 func Expand(ctx context.Context, dir string, r io.Reader) error {
 	b := newBudget(Limits{})
 	files, err := readArchiveFiles(ctx, r, b, keepAll)

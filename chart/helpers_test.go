@@ -14,28 +14,39 @@ import (
 	"github.com/chartd/chartd/internal/testutil/peers"
 )
 
-// entry is one crafted tar entry. Type defaults to a regular file.
+// entry is one crafted tar entry. Type defaults to a regular file, Mode to
+// 0644.
 type entry struct {
 	Name     string
 	Body     string
 	Type     byte
 	Linkname string
 	PAX      map[string]string
+	Mode     int64
 }
 
 // tgz builds a gzipped tar archive from entries, exactly as given, so tests
 // can craft archives that no well-behaved tool would write.
 func tgz(t testing.TB, entries ...entry) []byte {
 	t.Helper()
+	return gzBytes(t, tarBytes(t, entries...))
+}
+
+// tarBytes is the uncompressed tar stream of entries, end marker included.
+func tarBytes(t testing.TB, entries ...entry) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
+	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
 		typ := e.Type
 		if typ == 0 {
 			typ = tar.TypeReg
 		}
-		hd := &tar.Header{Name: e.Name, Typeflag: typ, Linkname: e.Linkname, Mode: 0o644, PAXRecords: e.PAX}
+		mode := e.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		hd := &tar.Header{Name: e.Name, Typeflag: typ, Linkname: e.Linkname, Mode: mode, PAXRecords: e.PAX}
 		if typ == tar.TypeXGlobalHeader {
 			hd = &tar.Header{Typeflag: typ, PAXRecords: e.PAX}
 		}
@@ -52,6 +63,17 @@ func tgz(t testing.TB, entries ...entry) []byte {
 		}
 	}
 	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// gzBytes compresses b as one gzip member.
+func gzBytes(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
 		t.Fatal(err)
 	}
 	if err := zw.Close(); err != nil {

@@ -196,7 +196,7 @@ func loadFiles(ctx context.Context, files []*File, b *budget, keep keepFunc) (*C
 		if f.Name != ChartfileName {
 			continue
 		}
-		md, err := ParseMetadata(f.Data)
+		md, err := parseMetadata(f.Data, b.lim)
 		if err != nil {
 			return nil, err
 		}
@@ -215,31 +215,34 @@ func loadFiles(ctx context.Context, files []*File, b *budget, keep keepFunc) (*C
 		switch {
 		case f.Name == ChartfileName:
 		case f.Name == LockfileName:
-			lock, err := parseLock(f.Data)
+			lock, err := parseLock(f.Data, b.lim)
 			if err != nil {
-				return nil, wrapf(ErrInvalidChart, err, "cannot load Chart.lock")
+				return nil, loadError(LockfileName, err)
 			}
 			c.Lock = lock
 		case f.Name == ValuesFileName:
 			c.Values = make(map[string]interface{})
-			if err := yaml.Unmarshal(f.Data, &c.Values); err != nil {
-				return nil, wrapf(ErrInvalidChart, err, "cannot load values.yaml")
+			if err := unmarshalYAML(f.Data, &c.Values, b.lim.MaxFileSize, ErrTooLarge); err != nil {
+				return nil, loadError(ValuesFileName, err)
 			}
 		case f.Name == SchemaFileName:
 			c.Schema = f.Data
 		case f.Name == requirementsName:
 			// Helm 2 kept dependencies here; Helm 3 still reads them, for
 			// any apiVersion, and keeps the file itself for v1 charts.
-			if err := yaml.Unmarshal(f.Data, c.Metadata); err != nil {
-				return nil, wrapf(ErrInvalidChart, err, "cannot load requirements.yaml")
+			if err := checkChartfileSize(requirementsName, f.Data, b.lim); err != nil {
+				return nil, err
+			}
+			if err := unmarshalYAML(f.Data, c.Metadata, b.lim.MaxChartfileSize, ErrMetadataTooLarge); err != nil {
+				return nil, loadError(requirementsName, err)
 			}
 			if c.Metadata.APIVersion == APIVersionV1 {
 				c.Files = append(c.Files, f)
 			}
 		case f.Name == requirementsLockName:
-			lock, err := parseLock(f.Data)
+			lock, err := parseLock(f.Data, b.lim)
 			if err != nil {
-				return nil, wrapf(ErrInvalidChart, err, "cannot load requirements.lock")
+				return nil, loadError(requirementsLockName, err)
 			}
 			c.Lock = lock
 			if c.Metadata.APIVersion == APIVersionV1 {
@@ -262,6 +265,9 @@ func loadFiles(ctx context.Context, files []*File, b *budget, keep keepFunc) (*C
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := b.lim.CheckMetadata(c.Metadata); err != nil {
+		return nil, err
+	}
 
 	names := make([]string, 0, len(subcharts))
 	for n := range subcharts {
@@ -282,6 +288,17 @@ func loadFiles(ctx context.Context, files []*File, b *budget, keep keepFunc) (*C
 		c.AddDependency(sc)
 	}
 	return c, nil
+}
+
+// loadError is Helm's "cannot load <file>: <cause>". A cause the guards
+// already classified (an alias bomb is ErrTooLarge) keeps its class alone,
+// so both protocols' error tables give it the same status; anything else is
+// an ErrInvalidChart.
+func loadError(name string, err error) error {
+	if errors.Is(err, ErrInvalidChart) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrBadArchive) {
+		return wrapf(nil, err, "cannot load %s", name)
+	}
+	return wrapf(ErrInvalidChart, err, "cannot load %s", name)
 }
 
 func loadSubchart(ctx context.Context, n string, files []*File, b *budget, keep keepFunc) (*Chart, error) {
@@ -313,9 +330,9 @@ type lockFile struct {
 	Dependencies []*Dependency `json:"dependencies"`
 }
 
-func parseLock(data []byte) (*Lock, error) {
+func parseLock(data []byte, lim Limits) (*Lock, error) {
 	var lf *lockFile
-	if err := yaml.Unmarshal(data, &lf); err != nil {
+	if err := unmarshalYAML(data, &lf, lim.MaxFileSize, ErrTooLarge); err != nil {
 		return nil, err
 	}
 	if lf == nil {

@@ -7,19 +7,36 @@ import (
 	"unicode"
 
 	"github.com/Masterminds/semver/v3"
-	"sigs.k8s.io/yaml"
 )
 
 // ParseMetadata parses Chart.yaml as Helm does: sigs.k8s.io/yaml, unknown
 // fields ignored, a UTF-8 byte order mark tolerated. It neither defaults nor
 // validates; loaders default apiVersion to v1 (Helm 2 charts) and then call
-// Validate.
+// Validate. Unlike Helm it refuses, as ErrMetadataTooLarge, a Chart.yaml
+// larger than DefaultMaxChartfileSize, before or after alias expansion.
 func ParseMetadata(data []byte) (*Metadata, error) {
+	return parseMetadata(data, Limits{}.withDefaults())
+}
+
+// parseMetadata is ParseMetadata with lim's MaxChartfileSize.
+func parseMetadata(data []byte, lim Limits) (*Metadata, error) {
+	if err := checkChartfileSize(ChartfileName, data, lim); err != nil {
+		return nil, err
+	}
 	md := new(Metadata)
-	if err := yaml.Unmarshal(trimBOM(data), md); err != nil {
-		return nil, wrapf(ErrInvalidChart, err, "cannot load Chart.yaml")
+	if err := unmarshalYAML(trimBOM(data), md, lim.MaxChartfileSize, ErrMetadataTooLarge); err != nil {
+		return nil, loadError(ChartfileName, err)
 	}
 	return md, nil
+}
+
+// checkChartfileSize bounds a file that becomes metadata (Chart.yaml,
+// requirements.yaml).
+func checkChartfileSize(name string, data []byte, lim Limits) error {
+	if int64(len(data)) > lim.MaxChartfileSize {
+		return errorf(ErrMetadataTooLarge, "%s is %d bytes, more than the limit of %d", name, len(data), lim.MaxChartfileSize)
+	}
+	return nil
 }
 
 // Validate checks Chart.yaml with Helm 3's rules and messages. Like Helm it

@@ -142,7 +142,7 @@ func (a *Lint) lintOne(ctx context.Context, p string, vals values.Values, kv *en
 		if err != nil {
 			return nil, fmt.Errorf("unable to open tarball: %w", err)
 		}
-		if err := expandArchive(tmp, data); err != nil {
+		if err := chart.Expand(ctx, tmp, bytes.NewReader(data)); err != nil {
 			return nil, fmt.Errorf("unable to extract tarball: %w", err)
 		}
 		entries, err := os.ReadDir(tmp)

@@ -1,21 +1,18 @@
 package cli
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/internal/helmpath"
 	"github.com/chartd/chartd/repo"
 )
@@ -83,58 +80,8 @@ func (a *Pull) Run(ctx context.Context, out io.Writer) error {
 	if err := os.MkdirAll(check, 0o755); err != nil {
 		return fmt.Errorf("failed to untar (mkdir): %w", err)
 	}
-	return expandArchive(ud, f.Data)
-}
-
-// errUnsafePath rejects archive entries that would land outside the target.
-var errUnsafePath = errors.New("chart archive entry escapes the target directory")
-
-// expandArchive untars a chart archive into dir, refusing entries that
-// escape it and anything that is not a regular file or directory.
-func expandArchive(dir string, data []byte) error {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("failed to untar: %w", err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		hd, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("failed to untar: %w", err)
-		}
-		name := path.Clean(strings.ReplaceAll(hd.Name, "\\", "/"))
-		if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			return fmt.Errorf("%w: %s", errUnsafePath, hd.Name)
-		}
-		target := filepath.Join(dir, filepath.FromSlash(name))
-		switch hd.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			w, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			_, cerr := io.Copy(w, tr)
-			werr := w.Close()
-			if cerr != nil {
-				return cerr
-			}
-			if werr != nil {
-				return werr
-			}
-		default:
-			return fmt.Errorf("%w: %s is not a regular file", errUnsafePath, hd.Name)
-		}
-	}
+	// The loader's guards and limits, shared with lint, template and show.
+	return chart.Expand(ctx, ud, bytes.NewReader(f.Data))
 }
 
 // addChartPathFlags binds the chart-locating flags shared by several commands.
