@@ -58,7 +58,19 @@ vet:
 	$(GO) vet ./...
 
 test: tools vet
-	$(GO) test -count=1 -timeout 20m ./...
+	@t0=$$(date +%s); $(GO) test -count=1 -timeout 30m ./... && echo "stage go test: $$(( $$(date +%s) - t0 )) s"
+	@t0=$$(date +%s); $(MAKE) --no-print-directory fuzz && echo "stage fuzz: $$(( $$(date +%s) - t0 )) s"
+
+# Every fuzz target in the module, briefly: the seed corpora already run in
+# `go test`; this looks a little further each run. FUZZTIME=30s for longer.
+FUZZTIME ?= 2s
+fuzz:
+	@set -e; for d in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$d/*_test.go | sed 's/^func //'); do \
+			echo "fuzz $$d $$t"; \
+			out=$$($(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$d 2>&1) || { echo "$$out"; exit 1; }; \
+		done; \
+	done
 
 bench: tools $(PEERS)/registry build
 	@test -x /usr/bin/time || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y time)
