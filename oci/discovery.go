@@ -123,7 +123,10 @@ func (g *Registry) catalog(w http.ResponseWriter, r *http.Request) {
 	repos := []string{}
 	more := false
 	if n > 0 {
-		allowed := func(tenantPath string) bool { return g.cfg.Authorize(r, tenantPath, ActionPull) }
+		allowed := func(name string) bool {
+			t, err := g.locate(name)
+			return err == nil && g.cfg.Authorize(r, t.tenantPath, ActionPull)
+		}
 		got, err := g.cfg.Meta.Catalog(r.Context(), last, n+1, allowed)
 		if err != nil {
 			writeError(w, r, g.log, err)
