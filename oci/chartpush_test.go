@@ -201,3 +201,18 @@ func testChartPush(t *testing.T, backend string) {
 		expect(t, "manifest after DELETE", resp, body, 404, "MANIFEST_UNKNOWN")
 	})
 }
+
+// A repository path with a segment chartd's routes use can hold nothing:
+// a write is refused with the reason, a read finds nothing.
+func TestReservedRepositoryPath(t *testing.T) {
+	h := newHarness(t)
+	resp, body := h.do("POST", "/v2/org/index.yaml/web/blobs/uploads/", nil)
+	expect(t, "upload below a reserved segment", resp, body, 400, "NAME_INVALID")
+	if !strings.Contains(string(body), "reserved") {
+		t.Errorf("the refusal does not say why: %s", body)
+	}
+	resp, body = h.do("HEAD", "/v2/org/index.yaml/web/manifests/1.0.0", nil)
+	expect(t, "HEAD below a reserved segment", resp, body, 404, "")
+	resp, body = h.do("GET", "/v2/api/web/tags/list", nil)
+	expect(t, "tags below a reserved segment", resp, body, 404, "NAME_UNKNOWN")
+}

@@ -278,7 +278,10 @@ func (g *Registry) locate(name string) (target, error) {
 func (g *Registry) resolve(w http.ResponseWriter, r *http.Request, name, action string) (target, error) {
 	t, err := g.locate(name)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
+		// A name the naming rule refuses can hold nothing: a read finds
+		// nothing there (so a client's HEAD, which carries no reason,
+		// does not stop it from reaching the write that says why).
+		if errors.Is(err, storage.ErrNotFound) || (action == ActionPull && errors.Is(err, intake.ErrInvalidName)) {
 			return target{}, fmt.Errorf("%w: %w", errNameUnknown, err)
 		}
 		return target{}, fmt.Errorf("%w: %q: %w", errNameInvalid, name, err)
