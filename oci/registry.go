@@ -76,8 +76,9 @@ type Meta interface {
 type Config struct {
 	Blobs BlobStore
 	Meta  Meta
-	// Resolve maps a repository name to (tenant path, repository name within
-	// the tenant); the server derives it from --depth.
+	// Resolve maps a repository name to (tenant path, the rest of the name);
+	// the server derives it from --depth. The rest is a repository, or a
+	// path below the tenant and then a repository.
 	Resolve func(name string) (tenantPath, repo string, err error)
 	// Authorize reports whether the request may do action ("pull"|"push"|
 	// "delete") on the tenant.
