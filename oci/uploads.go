@@ -118,15 +118,15 @@ func (g *Registry) mountSource(ctx context.Context, r *http.Request, t target, d
 	if validateName(from) != nil {
 		return storage.Descriptor{}, storage.ErrNotFound
 	}
-	tp, repoName, err := g.cfg.Resolve(from)
-	if err != nil || g.cfg.Authorize(r, Access{Repository: from, Tenant: tp, Action: ActionPull}) != nil {
+	st, err := g.locate(from)
+	if err != nil || g.cfg.Authorize(r, Access{Repository: from, Tenant: st.tenantPath, Action: ActionPull}) != nil {
 		return storage.Descriptor{}, storage.ErrNotFound
 	}
-	tenant, err := g.cfg.Meta.Tenant(ctx, tp)
+	tenant, err := g.cfg.Meta.Tenant(ctx, st.path)
 	if err != nil {
 		return storage.Descriptor{}, err
 	}
-	src, err := g.cfg.Meta.Repository(ctx, tenant.ID, repoName, false)
+	src, err := g.cfg.Meta.Repository(ctx, tenant.ID, st.repoName, false)
 	if err != nil {
 		return storage.Descriptor{}, err
 	}
