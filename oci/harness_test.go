@@ -49,12 +49,12 @@ func (c *countingBlobs) Push(ctx context.Context, d digest.Digest, r io.Reader) 
 	return c.BlobStore.Push(ctx, d, r)
 }
 
-func (c *countingBlobs) PutPart(ctx context.Context, id string, part int, r io.Reader) (int64, error) {
+func (c *countingBlobs) PutPart(ctx context.Context, id string, r io.Reader) (string, int64, error) {
 	c.calls.Add(1)
-	return c.BlobStore.PutPart(ctx, id, part, r)
+	return c.BlobStore.PutPart(ctx, id, r)
 }
 
-func (c *countingBlobs) ComposeParts(ctx context.Context, id string, parts int, d digest.Digest) (storage.Descriptor, error) {
+func (c *countingBlobs) ComposeParts(ctx context.Context, id string, parts []string, d digest.Digest) (storage.Descriptor, error) {
 	c.calls.Add(1)
 	return c.BlobStore.ComposeParts(ctx, id, parts, d)
 }

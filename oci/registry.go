@@ -44,13 +44,16 @@ const (
 
 // PartStore holds the parts of resumable uploads.
 type PartStore interface {
-	// PutPart stores part number part (0-based) of an upload, replacing an
-	// earlier attempt at the same part, and returns the bytes written.
-	PutPart(ctx context.Context, uploadID string, part int, r io.Reader) (int64, error)
-	// ComposeParts commits parts 0..parts-1 as one blob that must hash to expected.
-	ComposeParts(ctx context.Context, uploadID string, parts int, expected digest.Digest) (storage.Descriptor, error)
-	// DeleteParts removes parts 0..parts-1.
-	DeleteParts(ctx context.Context, uploadID string, parts int) error
+	// PutPart stores a chunk of an upload under a part ID of its own, which
+	// it returns with the bytes written. The part counts only once the
+	// session lists it.
+	PutPart(ctx context.Context, uploadID string, r io.Reader) (part string, n int64, err error)
+	// DeletePart removes a part the session did not accept.
+	DeletePart(ctx context.Context, uploadID, part string) error
+	// ComposeParts commits the parts, in order, as one blob that must hash to expected.
+	ComposeParts(ctx context.Context, uploadID string, parts []string, expected digest.Digest) (storage.Descriptor, error)
+	// DeleteParts removes every part of the upload, accepted or not.
+	DeleteParts(ctx context.Context, uploadID string) error
 }
 
 // BlobStore is what the registry needs of the blob store. *storage.BlobStore

@@ -18,7 +18,7 @@ import (
 // importMarker records in the bucket that a ChartMuseum layout was adopted,
 // so later starts skip the scan and start-up stays independent of the
 // number of charts.
-const importMarker = "_chartd/imported"
+const importMarker = storage.ImportedKey
 
 // ImportIfFresh adopts a ChartMuseum storage layout the first time chartd
 // starts on a bucket, and never again.
@@ -61,16 +61,6 @@ func (s *Server) openBucket(ctx context.Context) (*blob.Bucket, error) {
 	return blob.OpenBucket(ctx, u)
 }
 
-// chartdKey reports keys that are chartd's own, not ChartMuseum's.
-func chartdKey(key string) bool {
-	for _, p := range []string{"blobs/", "_tmp/", "_uploads/", "_chartd/", "uploads/"} {
-		if strings.HasPrefix(key, p) {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) importFrom(ctx context.Context, b *blob.Bucket) (int, error) {
 	it := b.List(&blob.ListOptions{})
 	imported := 0
@@ -82,7 +72,7 @@ func (s *Server) importFrom(ctx context.Context, b *blob.Bucket) (int, error) {
 		if err != nil {
 			return imported, fmt.Errorf("list storage: %w", err)
 		}
-		if obj.IsDir || chartdKey(obj.Key) || !strings.HasSuffix(obj.Key, ".tgz") {
+		if obj.IsDir || storage.ChartdKey(obj.Key) || !strings.HasSuffix(obj.Key, ".tgz") {
 			continue
 		}
 		repo := path.Dir(obj.Key)

@@ -61,9 +61,11 @@ func (e *MissingBlobError) Is(target error) bool { return target == ErrNotFound 
 type Upload struct {
 	ID           string
 	RepositoryID int64
-	// Offset is the number of bytes received so far, Parts the number of parts.
-	Offset  int64
-	Parts   int
+	// Offset is the number of bytes received so far.
+	Offset int64
+	// Parts are the IDs of the accepted parts, in order (BlobStore.PutPart
+	// names each attempt; the one that advanced the session is listed).
+	Parts   []string
 	Started time.Time
 	Updated time.Time
 }
@@ -118,8 +120,9 @@ type Uploads interface {
 	CreateUpload(ctx context.Context, repoID int64) (Upload, error)
 	// Upload returns the session when it belongs to the repository, else ErrNotFound.
 	Upload(ctx context.Context, repoID int64, id string) (Upload, error)
-	// AdvanceUpload moves a session from offset from to u.Offset/u.Parts; it
-	// fails with ErrExists when another writer advanced it first.
+	// AdvanceUpload moves a session from offset from to u.Offset and
+	// u.Parts, as a compare-and-swap on the offset: it fails with ErrExists
+	// when another writer advanced it first.
 	AdvanceUpload(ctx context.Context, u Upload, from int64) error
 	DeleteUpload(ctx context.Context, id string) error
 	// FinishUpload links the committed blob d in the session's repository

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -428,18 +429,36 @@ func TestUploads(t *testing.T) {
 		if _, err := e.db.Upload(ctx, other.ID, u.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("upload visible from another repository: %v", err)
 		}
+		if len(u.Parts) != 0 {
+			t.Errorf("new upload has parts %v", u.Parts)
+		}
 		next := u
-		next.Offset, next.Parts = 100, 1
+		next.Offset, next.Parts = 100, []string{"winner"}
 		if err := e.db.AdvanceUpload(ctx, next, 0); err != nil {
 			t.Fatal(err)
 		}
-		// A racing writer that also started from 0 loses.
-		if err := e.db.AdvanceUpload(ctx, next, 0); !errors.Is(err, storage.ErrExists) {
+		// A racing writer that also started from 0 loses, and its part is
+		// not recorded.
+		loser := u
+		loser.Offset, loser.Parts = 100, []string{"loser"}
+		if err := e.db.AdvanceUpload(ctx, loser, 0); !errors.Is(err, storage.ErrExists) {
 			t.Errorf("stale advance: %v, want ErrExists", err)
 		}
 		got, err := e.db.Upload(ctx, repo.ID, u.ID)
-		if err != nil || got.Offset != 100 || got.Parts != 1 || got.Updated.Before(got.Started) {
+		if err != nil || got.Offset != 100 || !slices.Equal(got.Parts, []string{"winner"}) || got.Updated.Before(got.Started) {
 			t.Errorf("Upload = %+v, %v", got, err)
+		}
+		next.Offset, next.Parts = 150, []string{"winner", "second"}
+		if err := e.db.AdvanceUpload(ctx, next, 100); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e.db.Upload(ctx, repo.ID, u.ID); err != nil || !slices.Equal(got.Parts, next.Parts) {
+			t.Errorf("after a second part: %+v, %v", got, err)
+		}
+		bad := next
+		bad.Offset, bad.Parts = 200, []string{"winner", "second", "two words"}
+		if err := e.db.AdvanceUpload(ctx, bad, 150); err == nil {
+			t.Error("a part id with a space was accepted")
 		}
 		stale, err := e.db.StaleUploads(ctx, time.Now().Add(time.Minute))
 		if err != nil || len(stale) != 1 || stale[0].ID != u.ID {
