@@ -134,9 +134,9 @@ func TestFastYAMLMatchesLoad(t *testing.T) {
 
 // TestLoadCompactAgreesWithLoad: where an index is unusual, LoadCompact
 // gives what Load gives: the same error, or the same versions with the same
-// values. (The client's former index model accepted unknown fields and
-// duplicate keys, kept "yes" as a description where Helm reads "true", and
-// skipped fewer invalid entries.)
+// values. (The client's former index model accepted an unknown field, a
+// repeated key and "description: yes", all of which Helm refuses, and kept
+// entries Helm skips, such as "type: other".)
 func TestLoadCompactAgreesWithLoad(t *testing.T) {
 	const head = "apiVersion: v1\nentries:\n  a:\n  - name: a\n    urls:\n    - a.tgz\n"
 	for _, tt := range []struct {
