@@ -52,12 +52,6 @@ func startAuthChartd(b *testing.B) *procs.Proc {
 	return procs.StartChartd(b, bin, b.TempDir(), "--gc-interval=0", "--config="+path)
 }
 
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
 func quantile(d []time.Duration, q float64) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
