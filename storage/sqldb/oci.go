@@ -23,11 +23,14 @@ func (db *DB) ensureBlob(ctx context.Context, tx q, d digest.Digest, size int64)
 	if err := d.Validate(); err != nil {
 		return fmt.Errorf("sqldb: %w: %q", storage.ErrInvalidDigest, d)
 	}
-	n, err := tx.exec(ctx, `INSERT INTO blobs (digest, size, created) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING`, string(d), size, now())
-	if err != nil {
+	// A blob another tenant already holds must cost what a new one costs
+	// (design invariant 3): the row is written, and the store asked, either
+	// way. The no-op update makes an existing row a write like an insert.
+	if _, err := tx.exec(ctx, `INSERT INTO blobs (digest, size, created) VALUES (?, ?, ?)
+		ON CONFLICT (digest) DO UPDATE SET digest = excluded.digest`, string(d), size, now()); err != nil {
 		return fmt.Errorf("sqldb: record blob %s: %w", d, err)
 	}
-	if n == 0 || db.stat == nil {
+	if db.stat == nil {
 		return nil
 	}
 	desc, err := db.stat.Stat(ctx, d)
