@@ -18,8 +18,11 @@ import (
 // Errors the handlers raise. Each is a distinct answer in errorRules; the
 // handlers wrap storage.ErrNotFound in the one that says what was missing.
 var (
-	errUnauthorized     = errors.New("authentication required")
-	errTooManyRequests  = errors.New("too many requests")
+	errUnauthorized    = errors.New("authentication required")
+	errTooManyRequests = errors.New("too many requests")
+	// errMountScope: the caller's token lacks pull on a mount's source,
+	// which its holder may have; the answer is a challenge for both.
+	errMountScope       = errors.New("the token does not cover the mount's source repository")
 	errNameUnknown      = errors.New("repository name not known to registry")
 	errBlobUnknown      = errors.New("blob unknown to registry")
 	errManifestUnknown  = errors.New("manifest unknown")

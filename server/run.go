@@ -124,9 +124,8 @@ func (s *Server) authorizeOCI(r *http.Request, a oci.Access) error {
 	return s.auth.check(r, res, a.Action)
 }
 
-func (s *Server) challengeOCI(w http.ResponseWriter, r *http.Request, name, action string) {
-	tenant, _, _ := s.resolveOCI(name)
-	s.auth.challengeRegistry(w, r, tenant, name, action)
+func (s *Server) challengeOCI(w http.ResponseWriter, r *http.Request, need ...oci.Access) {
+	s.auth.challengeRegistry(w, r, need...)
 }
 
 // Run serves until ctx ends, with the background work chartd needs: garbage

@@ -251,7 +251,7 @@ func (s *Server) registryBase(next http.Handler) http.Handler {
 				writeTokenError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", limited.Error())
 				return
 			}
-			s.auth.challengeRegistry(w, r, "", "", "")
+			s.auth.challengeRegistry(w, r)
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 			w.WriteHeader(http.StatusUnauthorized)

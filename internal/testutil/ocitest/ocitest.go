@@ -78,7 +78,7 @@ func Start(t testing.TB, user, pass string) *Registry {
 			}
 			return nil
 		},
-		Challenge: func(w http.ResponseWriter, _ *http.Request, _, _ string) { r.challenge(w) },
+		Challenge: func(w http.ResponseWriter, _ *http.Request, _ ...oci.Access) { r.challenge(w) },
 		Log:       log,
 	})
 	if err != nil {
