@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/internal/reqbody"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -144,12 +145,15 @@ func (s *Server) readUpload(ctx context.Context, r *http.Request) (*uploadForm, 
 			}
 			return nil, errorf(http.StatusBadRequest, "malformed multipart form: %v", err)
 		}
+		// A form cut short fails inside mime/multipart, below the body's
+		// own marking: the part is what says so.
+		body := reqbody.Reader(part)
 		switch part.FormName() {
 		case s.cfg.ChartPostFormField:
 			if f.chart != nil {
 				return nil, errorf(http.StatusBadRequest, "more than one %q field", s.cfg.ChartPostFormField)
 			}
-			rc, err := s.receiveChart(ctx, part)
+			rc, err := s.receiveChart(ctx, body)
 			if err != nil {
 				return nil, err
 			}
@@ -158,7 +162,7 @@ func (s *Server) readUpload(ctx context.Context, r *http.Request) (*uploadForm, 
 			if f.prov != nil {
 				return nil, errorf(http.StatusBadRequest, "more than one %q field", s.cfg.ProvPostFormField)
 			}
-			b, err := readCapped(part, maxProvSize)
+			b, err := readCapped(body, maxProvSize)
 			if err != nil {
 				return nil, err
 			}
@@ -166,7 +170,7 @@ func (s *Server) readUpload(ctx context.Context, r *http.Request) (*uploadForm, 
 		default:
 			// ChartMuseum ignores other fields; so do we, but we do not
 			// buffer them.
-			_, _ = io.Copy(io.Discard, part)
+			_, _ = io.Copy(io.Discard, body)
 		}
 	}
 	if f.chart == nil && f.prov == nil {
@@ -244,6 +248,7 @@ type saveOptions struct {
 // the version row, all-or-nothing.
 func (s *Server) saveChart(ctx context.Context, repo string, rc *received, prov []byte, opt saveOptions) error {
 	md := rc.info.Metadata
+	noteChart(ctx, md.Name, md.Version)
 	if len(md.Name) > maxChartName {
 		// Longer names change how YAML lays out the index (complex keys),
 		// so they cannot be served incrementally, and no real chart needs one.
