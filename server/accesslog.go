@@ -55,8 +55,7 @@ type reqRoute struct {
 	oci    oci.RouteInfo // a registry route
 }
 
-// describe classifies r by path. It runs after the handler, on the same
-// path the router saw.
+// describe classifies r by path, as the router will.
 func (s *Server) describe(r *http.Request) reqRoute {
 	p := r.URL.Path
 	if p == "/v2/token" && s.auth.users != nil {
@@ -130,10 +129,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.log.LogAttrs(ctx, slog.LevelDebug, "incoming request",
 				slog.String("method", methodLabel(r.Method)), slog.String("path", r.URL.Path))
 		}
+		// Classified before: afterwards only the cheap bookkeeping remains
+		// between the answer reaching the client and the request counted.
+		d := s.describe(r)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		took := time.Since(start)
-		d := s.describe(r)
 		status := sw.status()
 		s.metrics.observe(r.Method, d.label, status, took)
 		user, tenant := ri.get()

@@ -169,9 +169,10 @@ func (c *indexCache) forget(ti *tenantIndex) {
 // headers, the entry itself), so many tiny tenants count too.
 const tenantOverhead = 512
 
-// size is what a rendering keeps in memory.
+// size is what a rendering keeps in memory: the capacity of its slices,
+// not only their length.
 func (ri *renderedIndex) size() int64 {
-	return int64(len(ri.yaml)+len(ri.yamlGz)+len(ri.json)+len(ri.jsonGz)+len(ri.etagYAML)+len(ri.etagJSON)) + tenantOverhead
+	return int64(cap(ri.yaml)+cap(ri.yamlGz)+cap(ri.json)+cap(ri.jsonGz)+len(ri.etagYAML)+len(ri.etagJSON)) + tenantOverhead
 }
 
 // fragsSize is what the rendered fragments keep in memory: their bytes,
@@ -179,7 +180,7 @@ func (ri *renderedIndex) size() int64 {
 func fragsSize(frags map[fragKey]index.Entry) int64 {
 	var n int64
 	for k, e := range frags {
-		n += int64(len(e.YAML)+len(e.JSON)+len(e.Name)+len(e.Version)+len(k.name)+len(k.version)+len(k.digest)) + 96
+		n += int64(cap(e.YAML)+cap(e.JSON)+len(e.Name)+len(e.Version)+len(k.name)+len(k.version)+len(k.digest)) + 96
 	}
 	return n
 }
@@ -318,7 +319,16 @@ func (c *indexCache) render(gen int64, entries []index.Entry, generated time.Tim
 	if c.s.cfg.ContextPath != "" {
 		hdr.ServerInfo = map[string]interface{}{"contextPath": c.s.cfg.ContextPath}
 	}
+	// Sized up front, so the kept documents do not carry a growing
+	// buffer's spare capacity (up to as much again).
 	var yb, jb bytes.Buffer
+	yn, jn := 1024, 1024
+	for _, e := range entries {
+		yn += len(e.YAML) + len(e.Name) + 8
+		jn += len(e.JSON) + len(e.Name) + 16
+	}
+	yb.Grow(yn)
+	jb.Grow(jn)
 	if err := index.RenderYAML(&yb, hdr, entries); err != nil {
 		return nil, err
 	}
@@ -338,7 +348,8 @@ func gzipBytes(b []byte) []byte {
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	_, _ = zw.Write(b)
 	_ = zw.Close()
-	return buf.Bytes()
+	// The result is kept: without the buffer's spare capacity.
+	return bytes.Clone(buf.Bytes())
 }
 
 func etag(b []byte) string {

@@ -2,10 +2,14 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/chartd/chartd/index"
 	"github.com/chartd/chartd/internal/testutil/charttest"
 )
 
@@ -156,4 +160,56 @@ func TestIndexCacheSizeValidated(t *testing.T) {
 	if err := c.Validate(); err == nil {
 		t.Error("a zero index cache accepted")
 	}
+}
+
+// Under a budget that fits one tenant, concurrent GETs of several tenants
+// evict each other constantly; every answer is still the tenant's own
+// current index, and the accounting adds up afterwards.
+func TestIndexCacheConcurrentChurn(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.Depth = 1 })
+	const tenants = 4
+	for i := range tenants {
+		for v := 0; v <= i; v++ {
+			if r := ts.upload(t, fmt.Sprintf("/api/t%d/charts", i), charttest.Chart("app", fmt.Sprintf("1.0.%d", v), nil)); r.status != 201 {
+				t.Fatalf("upload: %d", r.status)
+			}
+		}
+	}
+	c := ts.srv.index
+	getIndex(t, ts, "t3", 4)
+	_, biggest := c.kept(t)
+	c.setBudget(biggest + biggest/2)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*24)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 24 {
+				n := (g + i) % tenants
+				res, err := http.Get(fmt.Sprintf("%s/t%d/index.yaml", ts.URL, n))
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				idx, lerr := index.Load(body)
+				switch {
+				case err != nil || res.StatusCode != 200:
+					errs <- fmt.Errorf("t%d: %d %v", n, res.StatusCode, err)
+				case lerr != nil:
+					errs <- fmt.Errorf("t%d: %v", n, lerr)
+				case len(idx.Entries["app"]) != n+1:
+					errs <- fmt.Errorf("t%d lists %d versions, want %d", n, len(idx.Entries["app"]), n+1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c.kept(t)
 }
