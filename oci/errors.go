@@ -12,6 +12,7 @@ import (
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/intake"
+	"github.com/chartd/chartd/internal/reqbody"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -60,6 +61,14 @@ func errorRules() []errorRule {
 		{errNoRoute, errcode.ErrorCodeUnsupported, http.StatusNotFound, false},
 		{errUnsupported, errcode.ErrorCodeUnsupported, http.StatusMethodNotAllowed, false},
 		{errNameInvalid, errcode.ErrorCodeNameInvalid, http.StatusBadRequest, true},
+		// io.ErrUnexpectedEOF of the request body, marked by reqbody in
+		// ServeHTTP (an unexpected EOF from the database or the bucket
+		// stays a 500): a body shorter than its Content-Length is the
+		// spec's SIZE_INVALID, whatever the route.
+		{reqbody.ErrTruncated, errcode.ErrorCodeSizeInvalid, http.StatusBadRequest, false},
+		// A body slower than --read-timeout: the client's doing, so 408,
+		// not a logged 500; the spec has no code for it.
+		{reqbody.ErrTimeout, errcode.ErrorCodeUnknown, http.StatusRequestTimeout, false},
 		{errTagInvalid, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
 		{errNameUnknown, errcode.ErrorCodeNameUnknown, http.StatusNotFound, false},
 		{errBlobUnknown, errcode.ErrorCodeBlobUnknown, http.StatusNotFound, false},

@@ -33,6 +33,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/intake"
+	"github.com/chartd/chartd/internal/reqbody"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -235,6 +236,8 @@ func (g *Registry) unsupported(w http.ResponseWriter, r *http.Request) {
 // ServeHTTP implements http.Handler.
 func (g *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	// A body cut short is the client's fault, whichever handler reads it.
+	r.Body = reqbody.Body(r.Body)
 	rt, err := parseRoute(r.URL.Path)
 	if err != nil {
 		writeError(w, r, g.log, err)

@@ -154,11 +154,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	go s.background(ctx, st, reg)
 
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(&cfg, s, log)
 	addr := net.JoinHostPort(cfg.ListenHost, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -189,6 +185,27 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// maxHeaderWait bounds how long a client may take to send its headers,
+// whatever --read-timeout says, so idle half-open connections cannot pile up.
+const maxHeaderWait = 30 * time.Second
+
+// newHTTPServer is the http.Server for h with the configured timeouts
+// (ChartMuseum's --read-timeout and --write-timeout). net/http's own
+// complaints (TLS handshakes, bad requests) go to log as warnings.
+func newHTTPServer(cfg *Config, h http.Handler, log *slog.Logger) *http.Server {
+	header := maxHeaderWait
+	if cfg.ReadTimeout > 0 {
+		header = min(header, cfg.ReadTimeout)
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: header,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func tlsConfig(cfg *Config) (*tls.Config, error) {

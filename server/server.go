@@ -147,7 +147,7 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	})
 	root.MethodNotAllowedHandler = root.NotFoundHandler
-	return s.metrics.instrument(s.cors(root))
+	return s.observe(s.cors(root))
 }
 
 // chartRoute parses the request path with the configured tenancy.

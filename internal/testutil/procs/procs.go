@@ -83,7 +83,8 @@ func (p *Proc) PeakRSS() (int64, error) {
 // logged where it listens: the log line is the readiness signal.
 func StartChartd(tb testing.TB, bin, dataDir string, args ...string) *Proc {
 	tb.Helper()
-	all := append([]string{"--listen-host=127.0.0.1", "--port=0", "--data-dir=" + dataDir}, args...)
+	// JSON logs: the readiness line is found by parsing them.
+	all := append([]string{"--listen-host=127.0.0.1", "--port=0", "--data-dir=" + dataDir, "--log-json"}, args...)
 	cmd := exec.Command(bin, all...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
