@@ -22,11 +22,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/azureblob"
-	_ "gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/gcsblob"
-	_ "gocloud.dev/blob/memblob"
-	_ "gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
 )
 
