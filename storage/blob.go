@@ -50,6 +50,8 @@ type BlobStore struct {
 	written atomic.Int64
 	// synced counts blobs synced to a local disk before their commit.
 	synced atomic.Int64
+	// uploadOnly: write through Bucket.Upload (Azure; see newWriter).
+	uploadOnly bool
 }
 
 // BytesWritten is the number of bytes this store has written to its bucket.
@@ -102,6 +104,7 @@ func OpenBlobs(ctx context.Context, bucketURL string, log *slog.Logger) (*BlobSt
 		return nil, fmt.Errorf("storage: open bucket %s: %w", redact(u), err)
 	}
 	s := NewBlobStore(b, log)
+	s.uploadOnly = u.Scheme == "azblob"
 	if u.Scheme == "file" {
 		s.root = filepath.FromSlash(u.Path)
 	}
@@ -254,10 +257,8 @@ func (s *BlobStore) Push(ctx context.Context, expected digest.Digest, r io.Reade
 // On a local disk the bytes are synced before the commit and the commit
 // after it, so a blob that was reported written survives a power cut.
 func (s *BlobStore) writeVerified(ctx context.Context, key string, expected digest.Digest, fill func(io.Writer) (int64, error)) (int64, error) {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var file *os.File // set by a file bucket
-	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{
+	w, err := s.newWriter(ctx, key, &blob.WriterOptions{
 		ContentType: contentType,
 		IfNotExist:  true,
 		BeforeWrite: func(as func(any) bool) error { as(&file); return nil },
@@ -282,8 +283,7 @@ func (s *BlobStore) writeVerified(ctx context.Context, key string, expected dige
 		err = fs.sync()
 	}
 	if err != nil {
-		cancel() // aborts the write: Close commits nothing
-		_ = w.Close()
+		w.Abort()
 		return 0, err
 	}
 	if err := w.Close(); err != nil && gcerrors.Code(err) != gcerrors.FailedPrecondition {
@@ -322,17 +322,14 @@ func (s *BlobStore) writeDiscarded(ctx context.Context, d digest.Digest, r io.Re
 // the staged bytes under their digest.
 func (s *BlobStore) pushUnknown(ctx context.Context, r io.Reader) (Descriptor, error) {
 	tmp := tmpPrefix + randomID()
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := s.bucket.NewWriter(wctx, tmp, &blob.WriterOptions{ContentType: contentType})
+	w, err := s.newWriter(ctx, tmp, &blob.WriterOptions{ContentType: contentType})
 	if err != nil {
 		return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
 	}
 	dg := digest.SHA256.Digester()
 	n, err := io.Copy(io.MultiWriter(countingWriter{w, &s.written}, dg.Hash()), r)
 	if err != nil {
-		cancel()
-		_ = w.Close()
+		w.Abort()
 		return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
 	}
 	if err := w.Close(); err != nil {
