@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/opencontainers/go-digest"
@@ -42,6 +45,9 @@ func TestDriversAgainstRealServers(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			t.Run("blobs", func(t *testing.T) { driverBlobs(t, s) })
 			t.Run("parts", func(t *testing.T) { driverParts(t, s) })
+			t.Run("identity", func(t *testing.T) { driverIdentity(t, s) })
+			t.Run("journal", func(t *testing.T) { driverJournal(t, s) })
+			t.Run("lease", func(t *testing.T) { driverLease(t, s) })
 		})
 	}
 }
@@ -151,3 +157,140 @@ func driverParts(t *testing.T, s *BlobStore) {
 	}
 }
 
+func driverIdentity(t *testing.T, s *BlobStore) {
+	ctx := context.Background()
+	if id, err := s.StoreID(ctx); err != nil || id != "" {
+		t.Fatalf("StoreID of a fresh store = %q, %v", id, err)
+	}
+	// Processes starting together on an empty bucket agree on one identity:
+	// the write is create-only.
+	const n = 4
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var err error
+			if ids[i], err = s.InitStoreID(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range ids[1:] {
+		if id != ids[0] || id == "" {
+			t.Fatalf("identities %q: want one", ids)
+		}
+	}
+	if id, err := s.StoreID(ctx); err != nil || id != ids[0] {
+		t.Errorf("StoreID = %q, %v; want %q", id, err, ids[0])
+	}
+	if since, err := s.SharedDatabase(ctx); err != nil || !since.IsZero() {
+		t.Errorf("SharedDatabase of a store never served so = %v, %v", since, err)
+	}
+	for range 2 {
+		if err := s.MarkSharedDatabase(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if since, err := s.SharedDatabase(ctx); err != nil || since.IsZero() {
+		t.Errorf("SharedDatabase after the mark = %v, %v", since, err)
+	}
+}
+
+func driverJournal(t *testing.T, s *BlobStore) {
+	ctx := context.Background()
+	chart := func(v string, del bool) MetaRecord {
+		return MetaRecord{Chart: &ChartRecord{Tenant: "t", Name: "c", Version: v, Deleted: del, Digest: digest.FromString(v)}}
+	}
+	if err := s.WriteSnapshot(ctx, 0, "db1", func(yield func(MetaRecord) error) error { return yield(chart("0", false)) }); err != nil {
+		t.Fatal(err)
+	}
+	for n, recs := range [][]MetaRecord{{chart("1", false)}, {chart("2", false), chart("0", true)}} {
+		if err := s.AppendJournal(ctx, uint64(n+1), "db1", recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.Journal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(JournalState{Snapshots: []uint64{0}, Entries: []uint64{1, 2}}, st); diff != "" {
+		t.Fatalf("Journal (-want +got):\n%s", diff)
+	}
+	replay := func(st JournalState) ([]string, uint64) {
+		var got []string
+		last, err := s.ReplayJournal(ctx, st, func(r MetaRecord) error {
+			got = append(got, r.Chart.Version+map[bool]string{true: "-", false: "+"}[r.Chart.Deleted])
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, last
+	}
+	if got, last := replay(st); last != 2 || !cmp.Equal(got, []string{"0+", "1+", "2+", "0-"}) {
+		t.Errorf("replay = %v up to %d", got, last)
+	}
+	if w, err := s.JournalWriter(ctx, st); err != nil || w != "db1" {
+		t.Errorf("JournalWriter = %q, %v", w, err)
+	}
+	// A snapshot at 2 covers the entries; trimming leaves only it.
+	if err := s.WriteSnapshot(ctx, 2, "db1", func(yield func(MetaRecord) error) error {
+		for _, v := range []string{"1", "2"} {
+			if err := yield(chart(v, false)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = s.Journal(ctx)
+	if err := s.TrimJournal(ctx, st, 2); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = s.Journal(ctx)
+	if diff := cmp.Diff(JournalState{Snapshots: []uint64{2}}, st); diff != "" {
+		t.Errorf("after trim (-want +got):\n%s", diff)
+	}
+	if got, last := replay(st); last != 2 || !cmp.Equal(got, []string{"1+", "2+"}) {
+		t.Errorf("replay after trim = %v up to %d", got, last)
+	}
+}
+
+func driverLease(t *testing.T, s *BlobStore) {
+	ctx := context.Background()
+	// The first holder is a live process other than this one (the test's
+	// parent), as a second pod would see a first.
+	first, err := s.AcquireLease(ctx, LeaseHolder{PID: os.Getppid(), Database: "/a/chartd.db"}, time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.AcquireLease(ctx, LeaseHolder{Database: "/b/chartd.db"}, time.Minute, nil)
+	var inUse *StoreInUseError
+	if !errors.As(err, &inUse) || !errors.Is(err, ErrStoreInUse) || inUse.Holder.Database != "/a/chartd.db" {
+		t.Fatalf("second holder: %v, want a StoreInUseError naming the first", err)
+	}
+	if h, _, err := s.LeaseLive(ctx, time.Minute); err != nil || h == nil || h.Database != "/a/chartd.db" {
+		t.Errorf("LeaseLive = %+v, %v", h, err)
+	}
+	if err := first.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.AcquireLease(ctx, LeaseHolder{Database: "/b/chartd.db"}, time.Minute, nil)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	defer second.Release(ctx)
+	// A lease of this very pid is a previous incarnation's: taken over.
+	third, err := s.AcquireLease(ctx, LeaseHolder{Database: "/c/chartd.db"}, time.Minute, nil)
+	if err != nil {
+		t.Fatalf("takeover of a previous incarnation's lease: %v", err)
+	}
+	select {
+	case <-third.Lost():
+		t.Error("the new holder lost its lease")
+	default:
+	}
+	third.Release(ctx)
+}
