@@ -96,7 +96,6 @@ func DefaultConfig() Config {
 	return Config{
 		ListenHost:         "0.0.0.0",
 		Port:               8080,
-		DataDir:            "data",
 		Storage:            "",
 		MaxUploadSize:      20 * 1024 * 1024,
 		ChartPostFormField: "chart",
@@ -189,9 +188,6 @@ func (c *Config) Validate() error {
 	if _, err := c.BucketURL(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.DataDir == "" && (c.DatabaseURL == "" || c.StorageURL == "" && c.Storage == "") {
-		add("data-dir is required unless both database-url and a storage are given")
-	}
 	return errors.Join(errs...)
 }
 
@@ -212,7 +208,7 @@ func (c *Config) BucketURL() (string, error) {
 	}
 	switch c.Storage {
 	case "":
-		return fileURL(filepath.Join(c.DataDir, "storage")), nil
+		return fileURL(filepath.Join(c.dataDir(), "storage")), nil
 	case "local":
 		if c.StorageLocalRootDir == "" {
 			return "", errors.New("storage=local needs storage-local-rootdir")
@@ -247,12 +243,13 @@ func (c *Config) BucketURL() (string, error) {
 	}
 }
 
-// DatabaseDSN is --database-url, or a SQLite file under the data dir.
+// DatabaseDSN is --database-url, or a SQLite file where the store's
+// database lives (see databaseDir).
 func (c *Config) DatabaseDSN() string {
 	if c.DatabaseURL != "" {
 		return c.DatabaseURL
 	}
-	return filepath.Join(c.DataDir, "chartd.db")
+	return filepath.Join(c.databaseDir(), "chartd.db")
 }
 
 func fileURL(dir string) string {
