@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -330,4 +331,35 @@ func TestLockOneProcess(t *testing.T) {
 		t.Fatalf("after unlock: %v", err)
 	}
 	again()
+}
+
+// TestJournalCompacts: after enough entries a snapshot replaces them, in
+// the background, and the journal still rebuilds the database.
+func TestJournalCompacts(t *testing.T) {
+	e := journaled(t)
+	ctx := context.Background()
+	tn := e.tenant(t, "")
+	for i := range 300 {
+		fp := fmt.Sprintf("%04X", i)
+		if err := e.db.AddKey(ctx, storage.Key{TenantID: tn.ID, Fingerprint: fp, Armored: "key " + fp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.db.StopJournal(ctx); err != nil { // waits for the snapshot
+		t.Fatal(err)
+	}
+	js, err := e.blobs.Journal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js.Snapshots) != 1 || js.Snapshots[0] == 0 || js.Pending() >= 300 || len(js.Entries) != js.Pending() {
+		t.Errorf("journal after 300 commits: %d snapshot(s) %v, %d entries", len(js.Snapshots), js.Snapshots, len(js.Entries))
+	}
+	fresh, st, _ := restoreFrom(t, e, kinds[0])
+	if st.Keys != 300 {
+		t.Errorf("restored %d keys, want 300", st.Keys)
+	}
+	if diff := cmp.Diff(export(t, e.db), export(t, fresh), ignoreGCClock); diff != "" {
+		t.Errorf("rebuilt database differs:\n%s", diff)
+	}
 }
