@@ -123,7 +123,6 @@ func DefaultConfig() Config {
 	return Config{
 		ListenHost:         "0.0.0.0",
 		Port:               8080,
-		DataDir:            "data",
 		Storage:            "",
 		MaxUploadSize:      20 * 1024 * 1024,
 		ChartPostFormField: "chart",
@@ -231,9 +230,6 @@ func (c *Config) Validate() error {
 	if c.IndexCacheSize <= 0 {
 		add("index-cache-size must be positive")
 	}
-	if c.DataDir == "" && (c.DatabaseURL == "" || c.StorageURL == "" && c.Storage == "") {
-		add("data-dir is required unless both database-url and a storage are given")
-	}
 	return errors.Join(errs...)
 }
 
@@ -254,7 +250,7 @@ func (c *Config) BucketURL() (string, error) {
 	}
 	switch c.Storage {
 	case "":
-		return fileURL(filepath.Join(c.DataDir, "storage")), nil
+		return fileURL(filepath.Join(c.dataDir(), "storage")), nil
 	case "local":
 		if c.StorageLocalRootDir == "" {
 			return "", errors.New("storage=local needs storage-local-rootdir")
@@ -289,12 +285,13 @@ func (c *Config) BucketURL() (string, error) {
 	}
 }
 
-// DatabaseDSN is --database-url, or a SQLite file under the data dir.
+// DatabaseDSN is --database-url, or a SQLite file where the store's
+// database lives (see databaseDir).
 func (c *Config) DatabaseDSN() string {
 	if c.DatabaseURL != "" {
 		return c.DatabaseURL
 	}
-	return filepath.Join(c.DataDir, "chartd.db")
+	return filepath.Join(c.databaseDir(), "chartd.db")
 }
 
 func fileURL(dir string) string {

@@ -26,7 +26,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	s(&c.TLSKey, "tls-key", "TLS key file")
 	s(&c.TLSCACert, "tls-ca-cert", "CA certificate for client certificate (mTLS) verification")
 
-	s(&c.DataDir, "data-dir", "directory for the embedded database and local storage")
+	s(&c.DataDir, "data-dir", "directory for the embedded database (default: inside a local store, else ./data) and the default store")
 	s(&c.DatabaseURL, "database-url", "SQLite path or postgres:// DSN")
 	s(&c.StorageURL, "storage-url", "gocloud.dev/blob bucket URL (file://, s3://, gs://, azblob://, mem://)")
 	s(&c.Storage, "storage", "ChartMuseum storage backend: local, amazon, google, microsoft")

@@ -16,48 +16,7 @@ import (
 	"time"
 
 	"github.com/chartd/chartd/oci"
-	"github.com/chartd/chartd/storage"
-	"github.com/chartd/chartd/storage/sqldb"
 )
-
-// Stores are the opened blob store and metadata database.
-type Stores struct {
-	Blobs *storage.BlobStore
-	DB    *sqldb.DB
-}
-
-// Close closes both stores.
-func (st *Stores) Close() error {
-	return errors.Join(st.DB.Close(), st.Blobs.Close())
-}
-
-// OpenStores opens the bucket and the database named by the configuration,
-// running migrations. Nothing here scans charts: start-up cost does not
-// depend on how many charts exist.
-func OpenStores(ctx context.Context, cfg *Config, log *slog.Logger) (*Stores, error) {
-	bucket, err := cfg.BucketURL()
-	if err != nil {
-		return nil, err
-	}
-	if cfg.DataDir != "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-	}
-	blobs, err := storage.OpenBlobs(ctx, bucket, log)
-	if err != nil {
-		return nil, err
-	}
-	// The stater lets the database notice a blob that GC removed between a
-	// push's existence check and its commit, so the push is retried rather
-	// than linking a missing object.
-	db, err := sqldb.Open(ctx, cfg.DatabaseDSN(), log, sqldb.WithBlobStater(blobs))
-	if err != nil {
-		blobs.Close()
-		return nil, err
-	}
-	return &Stores{Blobs: blobs, DB: db}, nil
-}
 
 // NewWithStores builds the full server (ChartMuseum API plus the OCI
 // registry) over opened stores.
@@ -177,14 +136,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		errc <- srv.Serve(ln)
 	}()
+	var lost error
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-st.Lost():
+		lost = errors.New("another chartd took the store's lease over; stopping so as not to serve a stale view")
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	return errors.Join(lost, srv.Shutdown(shutdown))
 }
 
 // maxHeaderWait bounds how long a client may take to send its headers,

@@ -19,8 +19,9 @@ import (
 	"github.com/chartd/chartd/storage"
 )
 
-// Version is chartd's version, reported by /info.
-const Version = "0.1.0"
+// Version is chartd's version, reported by /info and `chartd --version`.
+// `make build` stamps it from git (-ldflags -X); a plain go build says dev.
+var Version = "0.1.0-dev"
 
 // Meta is what the server needs of the metadata database: the intake's
 // part, and the reads and deletes of chart versions.

@@ -130,9 +130,10 @@ func (ts *testServer) storedFiles(t *testing.T) int {
 			}
 			return err
 		}
-		// Staging and spent names are the store's own bookkeeping beside a
-		// blob (storage/paths.go), not blobs.
-		if !d.IsDir() && !strings.HasSuffix(p, ".attrs") && !strings.HasSuffix(p, ".spent") && !strings.HasSuffix(p, ".tmp") {
+		// Staging and spent names beside a blob are the store's own
+		// bookkeeping, not blobs.
+		rel, _ := filepath.Rel(filepath.Dir(root), p)
+		if _, blob := storage.DigestOfKey(filepath.ToSlash(rel)); blob && !d.IsDir() {
 			n++
 		}
 		return nil

@@ -3,6 +3,7 @@
 //
 //	chartd [flags]          serve
 //	chartd import [flags]   adopt charts from a ChartMuseum storage layout, then exit
+//	chartd --version        print the version
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/chartd/chartd/server"
@@ -28,6 +30,10 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && (args[0] == "version" || slices.Contains(args, "--version") || slices.Contains(args, "-version")) {
+		fmt.Println("chartd", server.Version)
+		return nil
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "import" || args[0] == "serve") {
 		cmd, args = args[0], args[1:]
