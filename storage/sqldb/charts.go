@@ -171,7 +171,7 @@ func putChartRow(ctx context.Context, tx q, cv storage.ChartVersion, opt storage
 		return "", fmt.Errorf("sqldb: insert chart version: %w", err)
 	}
 	if n == 1 {
-		return "", nil
+		return "", putTerms(ctx, tx, cv)
 	}
 	var dg string
 	var prov, manifest sql.NullString
@@ -199,6 +199,11 @@ func putChartRow(ctx context.Context, tx q, cv storage.ChartVersion, opt storage
 	}
 	if err != nil {
 		return "", fmt.Errorf("sqldb: replace chart version: %w", err)
+	}
+	if opt.Overwrite && !(opt.Repush && same) {
+		if err := putTerms(ctx, tx, cv); err != nil {
+			return "", err
+		}
 	}
 	return oldManifest, nil
 }

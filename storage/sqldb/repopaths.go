@@ -17,6 +17,7 @@ const migrationRepositoryPaths = 20
 func (db *DB) goMigrations() []*goose.Migration {
 	return []*goose.Migration{
 		goose.NewGoMigration(migrationRepositoryPaths, &goose.GoFunc{RunTx: db.splitRepositoryPaths}, nil),
+		goose.NewGoMigration(migrationSearchTerms, &goose.GoFunc{RunTx: db.createSearchTerms}, nil),
 	}
 }
 

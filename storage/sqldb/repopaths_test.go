@@ -27,8 +27,8 @@ func TestSplitRepositoryPaths(t *testing.T) {
 			}
 			defer db.Close()
 			var applied int64
-			if err := db.wr.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version`).Scan(&applied); err != nil || applied != migrationRepositoryPaths {
-				t.Fatalf("Open applied migrations up to %d (%v), want %d", applied, err, migrationRepositoryPaths)
+			if err := db.wr.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version`).Scan(&applied); err != nil || applied < migrationRepositoryPaths {
+				t.Fatalf("Open applied migrations up to %d (%v), want at least %d", applied, err, migrationRepositoryPaths)
 			}
 			root, _ := db.EnsureTenant(ctx, "")
 			team, _ := db.EnsureTenant(ctx, "team")

@@ -220,6 +220,9 @@ func (r *restorer) chart(ctx context.Context, c *storage.ChartRecord, st *Restor
 	if err != nil {
 		return fmt.Errorf("sqldb: restore chart %s-%s: %w", c.Name, c.Version, err)
 	}
+	if err := putTerms(ctx, r.tx, cv); err != nil {
+		return err
+	}
 	repoID, err := r.repo(ctx, c.Tenant, c.Name)
 	if err != nil {
 		return err

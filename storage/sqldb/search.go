@@ -1,0 +1,296 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/chartd/chartd/storage"
+)
+
+// migrationSearchTerms is the version of createSearchTerms. It follows the
+// Go migration 20: a database already at 20 would refuse a lower number as
+// out of order.
+const migrationSearchTerms = 21
+
+// The search index: every chart version's searchable words, one row each,
+// tagged with the field they come from ("n:" name, "k:" keyword,
+// "d:" description, "a:" annotation). A query word matches a stored word it
+// is a prefix of, which a range on the primary key answers, so a search
+// costs what it finds, not what the database holds. Rows go with their
+// version (the foreign key cascades) and are written with it (putTerms).
+const (
+	maxTermLen      = 64
+	maxTermsVersion = 256
+	// MaxSearchWords is the most words a query may have.
+	MaxSearchWords = 8
+)
+
+// Search fields, the tags of the stored words.
+const (
+	FieldName        = "n"
+	FieldKeyword     = "k"
+	FieldDescription = "d"
+	FieldAnnotation  = "a"
+)
+
+var searchFields = []string{FieldName, FieldKeyword, FieldDescription, FieldAnnotation}
+
+// createSearchTerms creates the search index and fills it for the versions
+// already stored. The DDL differs in one place: PostgreSQL compares text by
+// the database's collation, under which a prefix range is not a byte range,
+// so its column is COLLATE "C".
+func (db *DB) createSearchTerms(ctx context.Context, tx *sql.Tx) error {
+	coll, id := "", "INTEGER"
+	if db.pg {
+		coll, id = ` COLLATE "C"`, "BIGINT"
+	}
+	ddl := `CREATE TABLE chart_terms (
+		term      TEXT` + coll + ` NOT NULL,
+		tenant_id ` + id + ` NOT NULL,
+		name      TEXT NOT NULL,
+		version   TEXT NOT NULL,
+		PRIMARY KEY (term, tenant_id, name, version),
+		FOREIGN KEY (tenant_id, name, version) REFERENCES chart_versions (tenant_id, name, version) ON DELETE CASCADE
+	)`
+	if _, err := tx.ExecContext(ctx, ddl); err != nil {
+		return fmt.Errorf("sqldb: create chart_terms: %w", err)
+	}
+	// The cascade looks rows up by version.
+	if _, err := tx.ExecContext(ctx, `CREATE INDEX chart_terms_version ON chart_terms (tenant_id, name, version)`); err != nil {
+		return fmt.Errorf("sqldb: index chart_terms: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT tenant_id, name, version, metadata FROM chart_versions`)
+	if err != nil {
+		return fmt.Errorf("sqldb: search terms: %w", err)
+	}
+	type row struct {
+		tid       int64
+		name, ver string
+		meta      []byte
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		var meta string
+		if err := rows.Scan(&r.tid, &r.name, &r.ver, &meta); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqldb: search terms: %w", err)
+		}
+		r.meta = []byte(meta)
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqldb: search terms: %w", err)
+	}
+	for _, r := range all {
+		for _, t := range searchTerms(r.name, r.meta) {
+			if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO chart_terms (term, tenant_id, name, version) VALUES (?, ?, ?, ?)`),
+				t, r.tid, r.name, r.ver); err != nil {
+				return fmt.Errorf("sqldb: search terms: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// putTerms (re)writes the search words of a version.
+func putTerms(ctx context.Context, tx q, cv storage.ChartVersion) error {
+	if _, err := tx.exec(ctx, `DELETE FROM chart_terms WHERE tenant_id = ? AND name = ? AND version = ?`, cv.TenantID, cv.Name, cv.Version); err != nil {
+		return fmt.Errorf("sqldb: search terms: %w", err)
+	}
+	for _, t := range searchTerms(cv.Name, cv.Metadata) {
+		if _, err := tx.exec(ctx, `INSERT INTO chart_terms (term, tenant_id, name, version) VALUES (?, ?, ?, ?)`,
+			t, cv.TenantID, cv.Name, cv.Version); err != nil {
+			return fmt.Errorf("sqldb: search terms: %w", err)
+		}
+	}
+	return nil
+}
+
+// searchMeta is the part of Chart.yaml that is searched.
+type searchMeta struct {
+	Description string            `json:"description"`
+	Keywords    []string          `json:"keywords"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// searchTerms lists a version's tagged words, without duplicates: the
+// name whole and in words, keywords likewise, the description's words,
+// and each annotation as key=value and its value's words.
+func searchTerms(name string, metadata []byte) []string {
+	var m searchMeta
+	_ = json.Unmarshal(metadata, &m) // validChart checked it; a bad one is only the name
+	set := map[string]bool{}
+	add := func(field, w string) {
+		w = strings.ToLower(w)
+		if len(w) > maxTermLen {
+			w = w[:maxTermLen]
+		}
+		if w != "" && len(set) < maxTermsVersion {
+			set[field+":"+w] = true
+		}
+	}
+	addWords := func(field, s string, whole bool) {
+		if whole {
+			add(field, s)
+		}
+		for _, w := range SearchWords(s) {
+			add(field, w)
+		}
+	}
+	addWords(FieldName, name, true)
+	for _, k := range m.Keywords {
+		addWords(FieldKeyword, k, true)
+	}
+	addWords(FieldDescription, m.Description, false)
+	keys := make([]string, 0, len(m.Annotations))
+	for k := range m.Annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		add(FieldAnnotation, k+"="+m.Annotations[k])
+		addWords(FieldAnnotation, m.Annotations[k], false)
+	}
+	out := make([]string, 0, len(set))
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SearchWords splits s into lower-case words of letters and digits.
+func SearchWords(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// SearchWord is one word of a query: Fields it may match (nil: all), and the
+// prefix of a stored word it must be.
+type SearchWord struct {
+	Fields []string
+	Prefix string
+}
+
+// SearchQuery asks for the charts that match every word.
+type SearchQuery struct {
+	Words []SearchWord
+	// Tenants restricts the search to these tenant rows (repository paths);
+	// nil: all of them, empty: none.
+	Tenants []int64
+	// Limit caps the number of charts (default 100).
+	Limit int
+}
+
+// SearchHit is one version of a chart a search found, with its repository path.
+type SearchHit struct {
+	Path string
+	storage.ChartVersion
+}
+
+// prefixEnd is the least string above every string with prefix p, in byte
+// order (the order of both dialects' index, see createSearchTerms).
+func prefixEnd(p string) string { return p + "\U0010FFFF" }
+
+// SearchCharts returns every version of each chart (at most Limit charts,
+// by name then path) one of whose versions matches every word of the
+// query, ordered by path, name, creation. A query with no words matches
+// every chart.
+func (db *DB) SearchCharts(ctx context.Context, sq SearchQuery) ([]SearchHit, error) {
+	if sq.Tenants != nil && len(sq.Tenants) == 0 {
+		return nil, nil
+	}
+	if len(sq.Words) > MaxSearchWords {
+		return nil, fmt.Errorf("sqldb: search: more than %d words", MaxSearchWords)
+	}
+	limit := sq.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var tenantIn string
+	var tenantArgs []any
+	if sq.Tenants != nil {
+		tenantIn = ` AND tenant_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(sq.Tenants)), ", ") + `)`
+		for _, id := range sq.Tenants {
+			tenantArgs = append(tenantArgs, id)
+		}
+	}
+	var parts []string
+	var args []any
+	if len(sq.Words) == 0 {
+		parts = append(parts, `SELECT tenant_id, name FROM chart_versions WHERE 1 = 1`+tenantIn)
+		args = append(args, tenantArgs...)
+	}
+	for _, w := range sq.Words {
+		fields := w.Fields
+		if len(fields) == 0 {
+			fields = searchFields
+		}
+		var ors []string
+		for _, f := range fields {
+			p := f + ":" + strings.ToLower(w.Prefix)
+			ors = append(ors, `(term >= ? AND term < ?)`)
+			args = append(args, p, prefixEnd(p))
+		}
+		parts = append(parts, `SELECT tenant_id, name FROM chart_terms WHERE (`+strings.Join(ors, " OR ")+`)`+tenantIn)
+		args = append(args, tenantArgs...)
+	}
+	args = append(args, limit)
+	query := `WITH found (tenant_id, name) AS (` + strings.Join(parts, " INTERSECT ") + `),
+		top AS (SELECT DISTINCT f.tenant_id, f.name, t.path FROM found f JOIN tenants t ON t.id = f.tenant_id ORDER BY f.name, t.path LIMIT ?)
+		SELECT top.path, ` + prefixed("c", chartColumns) + ` FROM top JOIN chart_versions c ON c.tenant_id = top.tenant_id AND c.name = top.name
+		ORDER BY top.path, c.name, c.created`
+	rows, err := db.read().c.QueryContext(ctx, db.rebind(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: search: %w", err)
+	}
+	defer rows.Close()
+	var hits []SearchHit
+	for rows.Next() {
+		var h SearchHit
+		var path string
+		cv, err := scanChart(scanPrefix{rows, &path})
+		if err != nil {
+			return nil, fmt.Errorf("sqldb: search: %w", err)
+		}
+		h.Path, h.ChartVersion = path, cv
+		hits = append(hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqldb: search: %w", err)
+	}
+	return hits, nil
+}
+
+// scanPrefix scans one leading column before the chart's.
+type scanPrefix struct {
+	rows  *sql.Rows
+	first *string
+}
+
+func (s scanPrefix) Scan(dest ...any) error { return s.rows.Scan(append([]any{s.first}, dest...)...) }
+
+// Tenants lists every tenant row (a tenant or a repository path below one),
+// by path.
+func (db *DB) Tenants(ctx context.Context) ([]storage.Tenant, error) {
+	rows, err := db.read().query(ctx, `SELECT id, path, generation FROM tenants ORDER BY path`)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.Tenant
+	for rows.Next() {
+		var t storage.Tenant
+		if err := rows.Scan(&t.ID, &t.Path, &t.Generation); err != nil {
+			return nil, fmt.Errorf("sqldb: tenants: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
