@@ -39,9 +39,15 @@ func Reserved(seg string) bool { return slices.Contains(ReservedSegments(), seg)
 
 // ReservedSegments lists the segments Reserved refuses.
 func ReservedSegments() []string {
-	return []string{"api", "charts", "health", "info", "metrics", "ui", "v2",
+	return []string{"api", "charts", "chartsvc", "health", "info", "metrics", "ui", "v2",
 		"index.yaml", "index.json", "signing-key.asc", "keys", "prov"}
 }
+
+// ReservedFirst lists the segments no tenant or repository path may start
+// with, though a deeper segment may be one: chartd's JSON API lives at
+// /api/v1/..., where a first segment v1 would make /api/v1/charts a
+// ChartMuseum route too, while /api/org/v1/charts means one thing only.
+func ReservedFirst() []string { return []string{"v1"} }
 
 // validComponent applies the reference grammar to one name component.
 func validComponent(s string) bool {
@@ -61,7 +67,10 @@ func CheckPath(path string) error {
 	if path == "" {
 		return nil
 	}
-	for _, seg := range strings.Split(path, "/") {
+	for i, seg := range strings.Split(path, "/") {
+		if i == 0 && slices.Contains(ReservedFirst(), seg) {
+			return fmt.Errorf("%w: repository path %q: it may not start with %q, reserved for chartd's JSON API", ErrInvalidName, path, seg)
+		}
 		if !validComponent(seg) {
 			return fmt.Errorf("%w: repository path %q: segment %q is not a valid OCI name component (%s)", ErrInvalidName, path, seg, componentRule)
 		}

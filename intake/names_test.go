@@ -35,6 +35,12 @@ func TestCheckPath(t *testing.T) {
 		{"v2/org", false},
 		{"org/keys", false},
 		{"metrics", false},
+		{"chartsvc", false},     // the Monocular search API, /api/chartsvc/...
+		{"org/chartsvc", false}, // reserved at any depth
+		{"v1", false},           // chartd's JSON API, /api/v1/...
+		{"v1/org", false},       // as a first segment
+		{"org/v1", true},        // but not deeper: /api/org/v1/... is unambiguous
+		{"v10", true},
 		{strings.Repeat("a", 300), false},
 	} {
 		err := CheckPath(tt.path)
@@ -118,7 +124,7 @@ func FuzzCheckPath(f *testing.F) {
 			return
 		}
 		for _, seg := range strings.Split(path, "/") {
-			if seg == "" || seg == "." || seg == ".." || Reserved(seg) || strings.ToLower(seg) != seg {
+			if seg == "" || seg == "." || seg == ".." || Reserved(seg) || strings.ToLower(seg) != seg || strings.HasPrefix(path, "v1/") || path == "v1" {
 				t.Fatalf("CheckPath accepted %q (segment %q)", path, seg)
 			}
 			for _, r := range seg {

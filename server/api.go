@@ -346,19 +346,8 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, rt Route) 
 
 // loadArchive reads a stored version's archive with the upload guards.
 func (s *Server) loadArchive(r *http.Request, rt Route) (*chart.Chart, error) {
-	cv, err := s.findVersion(r, rt.Repo, rt.Name, rt.Version)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, noVersion(rt.Name, rt.Version)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rc, err := s.blobs.Fetch(r.Context(), cv.Digest)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return chart.ReadArchive(r.Context(), rc, s.limits)
+	c, _, err := s.loadVersion(r, rt.Repo, rt.Name, rt.Version)
+	return c, err
 }
 
 // handleTemplates is GET /api/<repo>/charts/<name>/<version>/templates.

@@ -170,6 +170,16 @@ func (f *isoFixture) routes() []isoRoute {
 		{method: "POST", path: "/v2/b/x/blobs/uploads/?mount=sha256:%d&from=a/%s", open: true},
 		{method: "POST", path: "/v2/b/x/blobs/uploads/?mount=sha256:%d", open: true},
 		{method: "GET", path: "/v2/_catalog", open: true},
+		// The search API answers everyone, with only what they may read.
+		{method: "GET", path: "/api/chartsvc/v1/charts/search?q=%s", open: true},
+		{method: "GET", path: "/api/v1/search?q=%s", open: true},
+		{method: "GET", path: "/api/v1/search?q=name:%s&version=%3E%3D0.1.0&devel=true", open: true},
+		{method: "GET", path: "/api/v1/search?q=", open: true},
+		{method: "GET", path: "/api/v1/repositories", open: true},
+		{method: "GET", path: "/api/v1/charts/%s?repo=a"},
+		{method: "HEAD", path: "/api/v1/charts/%s?repo=a"},
+		{method: "GET", path: "/api/v1/charts/%s/0.1.0?repo=a"},
+		{method: "GET", path: "/api/v1/charts/%s/latest?repo=a"},
 	}
 }
 
@@ -259,6 +269,9 @@ func TestIsolationMatrix(t *testing.T) {
 		if a.Status/100 != 2 {
 			t.Errorf("owner %s %s: %d %s, so the matrix would prove nothing", rt.method, rt.path, a.Status, a.Body)
 		}
+		if rt.open && strings.HasPrefix(rt.path, "/api/") && rt.method == "GET" && !strings.Contains(a.Body, `"a"`) {
+			t.Errorf("owner %s %s: %s does not show a's chart, so the matrix would prove nothing", rt.method, rt.path, a.Body)
+		}
 	}
 
 	for _, c := range strangers {
@@ -271,6 +284,9 @@ func TestIsolationMatrix(t *testing.T) {
 				}
 				if strings.Contains(real.Body, "a/app") && rt.path == "/v2/_catalog" {
 					t.Errorf("the catalog shows a's repository: %s", real.Body)
+				}
+				if rt.open && strings.HasPrefix(rt.path, "/api/") && (strings.Contains(real.Body, `"app"`) || strings.Contains(real.Body, `"a"`)) {
+					t.Errorf("the search API shows a's chart or repository: %s", real.Body)
 				}
 				if real.Status == http.StatusCreated {
 					t.Errorf("a mount found a blob the caller may not read: %v", real.Header)

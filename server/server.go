@@ -143,6 +143,9 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 	}
 	r.Path("/signing-key.asc").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleSigningKey)
 	r.Path("/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleWelcome)
+	if !s.cfg.DisableAPI {
+		s.searchRoutes(r) // before the ChartMuseum routes; see searchapi.go
+	}
 	r.MatcherFunc(s.matchChartRoute).HandlerFunc(s.handleChartRoute)
 	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})

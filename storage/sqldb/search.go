@@ -198,10 +198,9 @@ type SearchHit struct {
 // order (the order of both dialects' index, see createSearchTerms).
 func prefixEnd(p string) string { return p + "\U0010FFFF" }
 
-// SearchCharts returns every version of each chart (at most Limit charts,
-// by name then path) one of whose versions matches every word of the
-// query, ordered by path, name, creation. A query with no words matches
-// every chart.
+// SearchCharts returns the versions that match every word of the query,
+// of at most Limit charts (the first by name, then path), ordered by path,
+// name, creation. A query with no words matches every version.
 func (db *DB) SearchCharts(ctx context.Context, sq SearchQuery) ([]SearchHit, error) {
 	if sq.Tenants != nil && len(sq.Tenants) == 0 {
 		return nil, nil
@@ -224,7 +223,7 @@ func (db *DB) SearchCharts(ctx context.Context, sq SearchQuery) ([]SearchHit, er
 	var parts []string
 	var args []any
 	if len(sq.Words) == 0 {
-		parts = append(parts, `SELECT tenant_id, name FROM chart_versions WHERE 1 = 1`+tenantIn)
+		parts = append(parts, `SELECT tenant_id, name, version FROM chart_versions WHERE 1 = 1`+tenantIn)
 		args = append(args, tenantArgs...)
 	}
 	for _, w := range sq.Words {
@@ -238,13 +237,15 @@ func (db *DB) SearchCharts(ctx context.Context, sq SearchQuery) ([]SearchHit, er
 			ors = append(ors, `(term >= ? AND term < ?)`)
 			args = append(args, p, prefixEnd(p))
 		}
-		parts = append(parts, `SELECT tenant_id, name FROM chart_terms WHERE (`+strings.Join(ors, " OR ")+`)`+tenantIn)
+		parts = append(parts, `SELECT DISTINCT tenant_id, name, version FROM chart_terms WHERE (`+strings.Join(ors, " OR ")+`)`+tenantIn)
 		args = append(args, tenantArgs...)
 	}
 	args = append(args, limit)
-	query := `WITH found (tenant_id, name) AS (` + strings.Join(parts, " INTERSECT ") + `),
+	query := `WITH found (tenant_id, name, version) AS (` + strings.Join(parts, " INTERSECT ") + `),
 		top AS (SELECT DISTINCT f.tenant_id, f.name, t.path FROM found f JOIN tenants t ON t.id = f.tenant_id ORDER BY f.name, t.path LIMIT ?)
-		SELECT top.path, ` + prefixed("c", chartColumns) + ` FROM top JOIN chart_versions c ON c.tenant_id = top.tenant_id AND c.name = top.name
+		SELECT top.path, ` + prefixed("c", chartColumns) + ` FROM top
+		JOIN found f ON f.tenant_id = top.tenant_id AND f.name = top.name
+		JOIN chart_versions c ON c.tenant_id = f.tenant_id AND c.name = f.name AND c.version = f.version
 		ORDER BY top.path, c.name, c.created`
 	rows, err := db.read().c.QueryContext(ctx, db.rebind(query), args...)
 	if err != nil {

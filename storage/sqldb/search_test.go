@@ -45,10 +45,11 @@ func TestSearchCharts(t *testing.T) {
 		}{
 			{"name prefix", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "postg")}}, []string{"a/postgres-ha-1.0.0", "a/postgres-ha-1.1.0"}},
 			{"name word", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "ha")}}, []string{"a/postgres-ha-1.0.0", "a/postgres-ha-1.1.0"}},
-			{"description", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "database")}}, []string{"a/postgres-ha-1.0.0", "a/postgres-ha-1.1.0"}},
+			{"description", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "database")}}, []string{"a/postgres-ha-1.0.0"}},
 			{"keyword field", sqldb.SearchQuery{Words: []sqldb.SearchWord{w([]string{sqldb.FieldKeyword}, "cache")}}, []string{"b/redis-3.0.0"}},
 			{"keyword not description", sqldb.SearchQuery{Words: []sqldb.SearchWord{w([]string{sqldb.FieldKeyword}, "web")}}, nil},
-			{"annotation", sqldb.SearchQuery{Words: []sqldb.SearchWord{w([]string{sqldb.FieldAnnotation}, "category=storage")}}, []string{"a/postgres-ha-1.0.0", "a/postgres-ha-1.1.0"}},
+			{"annotation", sqldb.SearchQuery{Words: []sqldb.SearchWord{w([]string{sqldb.FieldAnnotation}, "category=storage")}}, []string{"a/postgres-ha-1.1.0"}},
+			{"words of one version", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "database"), w(nil, "storage")}}, nil},
 			{"every word", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "web"), w(nil, "nginx")}}, []string{"a/nginx-2.0.0"}},
 			{"no chart has both", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "web"), w(nil, "redis")}}, nil},
 			{"tenant filter", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "redis")}, Tenants: []int64{a.ID}}, nil},
