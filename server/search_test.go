@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -198,3 +199,42 @@ func basicHeader(user, pass string) string {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// At --depth=0 the ChartMuseum API is /api/charts...; the search API
+// beside it under /api/v1 and /api/chartsvc must leave it alone, and no
+// repository path can take the search API's names.
+func TestSearchRoutesBesideChartMuseum(t *testing.T) {
+	ts := newTestServer(t, nil)
+	if r := ts.upload(t, "/api/charts", charttest.Chart("web", "1.0.0", nil)); r.status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/api/charts/web", http.StatusOK},
+		{"GET", "/api/charts/web/1.0.0", http.StatusOK},
+		{"GET", "/api/v1/charts/web", http.StatusOK},
+		{"GET", "/api/v1/charts/web/latest", http.StatusOK},
+		{"GET", "/api/chartsvc/v1/charts/search?q=web", http.StatusOK},
+		{"GET", "/api/v1/charts", http.StatusBadRequest},        // ChartMuseum's list of repository path v1: reserved
+		{"POST", "/api/v1/charts", http.StatusBadRequest},       // an upload there is refused, nothing stored
+		{"POST", "/api/chartsvc/charts", http.StatusBadRequest}, // likewise
+		{"GET", "/v1/index.yaml", http.StatusBadRequest},        // and its index
+		{"GET", "/org/v1/index.yaml", http.StatusNotFound},      // a deeper v1 is an ordinary (empty) path
+		{"GET", "/api/v1/charts/web?repo=chartsvc", http.StatusBadRequest},
+	} {
+		var body io.Reader
+		if tt.method == "POST" {
+			body = bytes.NewReader(charttest.Chart("web", "2.0.0", nil))
+		}
+		if r := ts.do(t, tt.method, tt.path, body, nil); r.status != tt.status {
+			t.Errorf("%s %s: %d %s, want %d", tt.method, tt.path, r.status, r.body, tt.status)
+		}
+	}
+	r := ts.do(t, "GET", "/api/charts/web", nil, nil)
+	var vs []json.RawMessage
+	if err := json.Unmarshal(r.body, &vs); err != nil || len(vs) != 1 {
+		t.Errorf("web after the refused uploads: %s", r.body)
+	}
+}

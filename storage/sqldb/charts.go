@@ -48,49 +48,70 @@ func (db *DB) PutChart(ctx context.Context, c storage.Chart, opt storage.PutOpti
 	if err := validChart(c); err != nil {
 		return err
 	}
-	cv, m := c.Version, c.Manifest
-	err := db.write(ctx, func(tx q) error {
-		// Locks first, in one order for every writer: the quota's tenant,
-		// then the version's (the generation bump).
-		if opt.Quota.Max > 0 && opt.Quota.Nested {
-			if err := lockTenantPath(ctx, tx, opt.Quota.Tenant); err != nil {
-				return err
-			}
-		}
-		if err := bumpGeneration(ctx, tx, cv.TenantID); err != nil {
-			return err
-		}
-		if opt.Quota.Max > 0 {
-			if err := checkQuota(ctx, tx, cv, opt.Quota); err != nil {
-				return err
-			}
-		}
-		for _, b := range []storage.Descriptor{{Digest: cv.Digest, Size: cv.Size}, {Digest: cv.ProvDigest, Size: cv.ProvSize},
-			{Digest: cv.ConfigDigest, Size: cv.ConfigSize}, {Digest: cv.ManifestDigest, Size: cv.ManifestSize}} {
-			if b.Digest == "" {
-				continue
-			}
-			if err := db.ensureBlob(ctx, tx, b.Digest, b.Size); err != nil {
-				return err
-			}
-		}
-		repoID, err := ensureRepo(ctx, tx, cv.TenantID, cv.Name)
-		if err != nil {
-			return err
-		}
-		if err := useBlobs(ctx, tx, repoID, m.Blobs, opt.Link); err != nil {
-			return err
-		}
-		old, err := putChartRow(ctx, tx, cv, opt)
-		if err != nil {
-			return err
-		}
-		return putFace(ctx, tx, repoID, old, c)
-	})
-	if err != nil {
+	cv := c.Version
+	if err := db.write(ctx, func(tx q) error { return db.putChart(ctx, tx, c, opt) }); err != nil {
 		return fmt.Errorf("put chart %s-%s: %w", cv.Name, cv.Version, err)
 	}
 	return nil
+}
+
+// PutCharts writes many charts in one transaction, all or none: a bulk
+// import (or a benchmark's corpus) then costs one commit, not one each.
+func (db *DB) PutCharts(ctx context.Context, cs []storage.Chart, opt storage.PutOptions) error {
+	for _, c := range cs {
+		if err := validChart(c); err != nil {
+			return err
+		}
+	}
+	return db.write(ctx, func(tx q) error {
+		for _, c := range cs {
+			if err := db.putChart(ctx, tx, c, opt); err != nil {
+				return fmt.Errorf("put chart %s-%s: %w", c.Version.Name, c.Version.Version, err)
+			}
+		}
+		return nil
+	})
+}
+
+// putChart is PutChart's transaction.
+func (db *DB) putChart(ctx context.Context, tx q, c storage.Chart, opt storage.PutOptions) error {
+	cv, m := c.Version, c.Manifest
+	// Locks first, in one order for every writer: the quota's tenant,
+	// then the version's (the generation bump).
+	if opt.Quota.Max > 0 && opt.Quota.Nested {
+		if err := lockTenantPath(ctx, tx, opt.Quota.Tenant); err != nil {
+			return err
+		}
+	}
+	if err := bumpGeneration(ctx, tx, cv.TenantID); err != nil {
+		return err
+	}
+	if opt.Quota.Max > 0 {
+		if err := checkQuota(ctx, tx, cv, opt.Quota); err != nil {
+			return err
+		}
+	}
+	for _, b := range []storage.Descriptor{{Digest: cv.Digest, Size: cv.Size}, {Digest: cv.ProvDigest, Size: cv.ProvSize},
+		{Digest: cv.ConfigDigest, Size: cv.ConfigSize}, {Digest: cv.ManifestDigest, Size: cv.ManifestSize}} {
+		if b.Digest == "" {
+			continue
+		}
+		if err := db.ensureBlob(ctx, tx, b.Digest, b.Size); err != nil {
+			return err
+		}
+	}
+	repoID, err := ensureRepo(ctx, tx, cv.TenantID, cv.Name)
+	if err != nil {
+		return err
+	}
+	if err := useBlobs(ctx, tx, repoID, m.Blobs, opt.Link); err != nil {
+		return err
+	}
+	old, err := putChartRow(ctx, tx, cv, opt)
+	if err != nil {
+		return err
+	}
+	return putFace(ctx, tx, repoID, old, c)
 }
 
 // lockTenantPath takes the row lock of the tenant at path, creating the

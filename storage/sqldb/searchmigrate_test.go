@@ -1,0 +1,61 @@
+package sqldb
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chartd/chartd/internal/testutil/pgtest"
+	"github.com/chartd/chartd/storage"
+)
+
+// Versions stored before the search index existed are indexed by its
+// migration.
+func TestCreateSearchTermsBackfills(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{
+		"sqlite":   func(t testing.TB) string { return filepath.Join(t.TempDir(), "chartd.db") },
+		"postgres": pgtest.DSN,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := Open(ctx, dsn(t), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			tn, err := db.EnsureTenant(ctx, "team")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := func(s string) digest.Digest { return digest.FromString(s) }
+			meta := []byte(`{"apiVersion":"v2","name":"old","version":"1.0.0","keywords":["vintage"]}`)
+			cv := storage.ChartVersion{TenantID: tn.ID, Name: "old", Version: "1.0.0", Digest: d("tgz"), Size: 3, Metadata: meta,
+				ManifestDigest: d("m"), ManifestSize: 1, ConfigDigest: d("c"), ConfigSize: 1}
+			c := storage.Chart{Version: cv, Tag: "1.0.0", Manifest: storage.Manifest{Digest: cv.ManifestDigest, Size: 1,
+				MediaType: "application/vnd.oci.image.manifest.v1+json", ConfigDigest: cv.ConfigDigest, Blobs: []digest.Digest{cv.ConfigDigest, cv.Digest}}}
+			if err := db.PutChart(ctx, c, storage.PutOptions{Link: true}); err != nil {
+				t.Fatal(err)
+			}
+			// As before migration 21: no index.
+			if _, err := db.wr.ExecContext(ctx, `DROP TABLE chart_terms`); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := db.wr.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.createSearchTerms(ctx, tx); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			hits, err := db.SearchCharts(ctx, SearchQuery{Words: []SearchWord{{Fields: []string{FieldKeyword}, Prefix: "vint"}}})
+			if err != nil || len(hits) != 1 || hits[0].Path != "team" || hits[0].Name != "old" {
+				t.Errorf("after the migration: %v, %v", hits, err)
+			}
+		})
+	}
+}
