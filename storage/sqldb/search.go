@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/chartd/chartd/storage"
 )
@@ -128,10 +129,7 @@ func searchTerms(name string, metadata []byte) []string {
 	_ = json.Unmarshal(metadata, &m) // validChart checked it; a bad one is only the name
 	set := map[string]bool{}
 	add := func(field, w string) {
-		w = strings.ToLower(w)
-		if len(w) > maxTermLen {
-			w = w[:maxTermLen]
-		}
+		w = truncateTerm(strings.ToLower(w))
 		if w != "" && len(set) < maxTermsVersion {
 			set[field+":"+w] = true
 		}
@@ -164,6 +162,19 @@ func searchTerms(name string, metadata []byte) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// truncateTerm cuts a word to maxTermLen bytes, on a rune boundary (a
+// PostgreSQL text value must be valid UTF-8).
+func truncateTerm(w string) string {
+	if len(w) <= maxTermLen {
+		return w
+	}
+	w = w[:maxTermLen]
+	for len(w) > 0 && !utf8.ValidString(w) {
+		w = w[:len(w)-1]
+	}
+	return w
 }
 
 // SearchWords splits s into lower-case words of letters and digits.
@@ -236,7 +247,7 @@ func (db *DB) SearchCharts(ctx context.Context, sq SearchQuery) ([]SearchHit, er
 		}
 		var ors []string
 		for _, f := range fields {
-			p := f + ":" + strings.ToLower(w.Prefix)
+			p := f + ":" + truncateTerm(strings.ToLower(w.Prefix))
 			ors = append(ors, `(term >= ? AND term < ?)`)
 			args = append(args, p, prefixEnd(p))
 		}

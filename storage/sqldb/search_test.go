@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,6 +27,8 @@ func TestSearchCharts(t *testing.T) {
 		put(a.ID, "postgres-ha", "1.1.0", `,"annotations":{"category":"Storage"}`)
 		put(a.ID, "nginx", "2.0.0", `,"description":"web server"`)
 		put(b.ID, "redis", "3.0.0", `,"keywords":["cache"]`)
+		long := "a" + strings.Repeat("ü", 40) // 81 bytes: the stored word is cut inside no rune
+		put(b.ID, "umlaut", "1.0.0", `,"keywords":["`+long+`"]`)
 		found := func(sq sqldb.SearchQuery) []string {
 			hits, err := e.db.SearchCharts(ctx, sq)
 			if err != nil {
@@ -54,8 +57,9 @@ func TestSearchCharts(t *testing.T) {
 			{"no chart has both", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "web"), w(nil, "redis")}}, nil},
 			{"tenant filter", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, "redis")}, Tenants: []int64{a.ID}}, nil},
 			{"no tenants", sqldb.SearchQuery{Tenants: []int64{}}, nil},
-			{"all", sqldb.SearchQuery{Tenants: []int64{b.ID}}, []string{"b/redis-3.0.0"}},
+			{"all", sqldb.SearchQuery{Tenants: []int64{b.ID}}, []string{"b/redis-3.0.0", "b/umlaut-1.0.0"}},
 			{"limit", sqldb.SearchQuery{Limit: 1}, []string{"a/nginx-2.0.0"}},
+			{"long word", sqldb.SearchQuery{Words: []sqldb.SearchWord{w(nil, long+"x")}}, []string{"b/umlaut-1.0.0"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if diff := cmp.Diff(tc.want, found(tc.q)); diff != "" {
