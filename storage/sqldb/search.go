@@ -65,6 +65,10 @@ func (db *DB) createSearchTerms(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, `CREATE INDEX chart_terms_version ON chart_terms (tenant_id, name, version)`); err != nil {
 		return fmt.Errorf("sqldb: index chart_terms: %w", err)
 	}
+	// A search without words lists charts by name, and stops at its limit.
+	if _, err := tx.ExecContext(ctx, `CREATE INDEX chart_versions_name ON chart_versions (name, tenant_id)`); err != nil {
+		return fmt.Errorf("sqldb: index chart_versions: %w", err)
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT tenant_id, name, version, metadata FROM chart_versions`)
 	if err != nil {
 		return fmt.Errorf("sqldb: search terms: %w", err)
@@ -210,7 +214,7 @@ type SearchHit struct {
 func prefixEnd(p string) string { return p + "\U0010FFFF" }
 
 // SearchCharts returns the versions that match every word of the query,
-// of at most Limit charts (the first by name, then path), ordered by path,
+// of at most Limit charts (the first by name, then tenant row), ordered by path,
 // name, creation. A query with no words matches every version.
 func (db *DB) SearchCharts(ctx context.Context, sq SearchQuery) ([]SearchHit, error) {
 	if sq.Tenants != nil && len(sq.Tenants) == 0 {
@@ -234,12 +238,11 @@ func (db *DB) SearchCharts(ctx context.Context, sq SearchQuery) ([]SearchHit, er
 			tenantArgs = append(tenantArgs, id)
 		}
 	}
+	if len(sq.Words) == 0 {
+		return db.listCharts(ctx, tenantIn, tenantArgs, limit)
+	}
 	var parts []string
 	var args []any
-	if len(sq.Words) == 0 {
-		parts = append(parts, `SELECT tenant_id, name, version FROM chart_versions WHERE 1 = 1`+tenantIn)
-		args = append(args, tenantArgs...)
-	}
 	for _, w := range sq.Words {
 		fields := w.Fields
 		if len(fields) == 0 {
@@ -256,11 +259,27 @@ func (db *DB) SearchCharts(ctx context.Context, sq SearchQuery) ([]SearchHit, er
 	}
 	args = append(args, limit)
 	query := `WITH found (tenant_id, name, version) AS (` + strings.Join(parts, " INTERSECT ") + `),
-		top AS (SELECT DISTINCT f.tenant_id, f.name, t.path FROM found f JOIN tenants t ON t.id = f.tenant_id ORDER BY f.name, t.path LIMIT ?)
+		top AS (SELECT DISTINCT f.tenant_id, f.name, t.path FROM found f JOIN tenants t ON t.id = f.tenant_id ORDER BY f.name, f.tenant_id LIMIT ?)
 		SELECT top.path, ` + prefixed("c", chartColumns) + ` FROM top
 		JOIN found f ON f.tenant_id = top.tenant_id AND f.name = top.name
 		JOIN chart_versions c ON c.tenant_id = f.tenant_id AND c.name = f.name AND c.version = f.version
 		ORDER BY top.path, c.name, c.created`
+	return db.searchHits(ctx, query, args)
+}
+
+// listCharts is a search without words: the first charts by name, read in
+// the order of the chart_versions_name index, so the scan stops at limit.
+func (db *DB) listCharts(ctx context.Context, tenantIn string, tenantArgs []any, limit int) ([]SearchHit, error) {
+	query := `WITH top AS (SELECT tenant_id, name FROM chart_versions WHERE 1 = 1` + tenantIn + `
+			GROUP BY name, tenant_id ORDER BY name, tenant_id LIMIT ?)
+		SELECT t.path, ` + prefixed("c", chartColumns) + ` FROM top
+		JOIN tenants t ON t.id = top.tenant_id
+		JOIN chart_versions c ON c.tenant_id = top.tenant_id AND c.name = top.name
+		ORDER BY t.path, c.name, c.created`
+	return db.searchHits(ctx, query, append(tenantArgs, limit))
+}
+
+func (db *DB) searchHits(ctx context.Context, query string, args []any) ([]SearchHit, error) {
 	rows, err := db.read().c.QueryContext(ctx, db.rebind(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: search: %w", err)

@@ -39,7 +39,7 @@ func TestCreateSearchTermsBackfills(t *testing.T) {
 				t.Fatal(err)
 			}
 			// As before migration 21: no index.
-			if _, err := db.wr.ExecContext(ctx, `DROP TABLE chart_terms`); err != nil {
+			if _, err := db.wr.ExecContext(ctx, `DROP TABLE chart_terms; DROP INDEX chart_versions_name`); err != nil {
 				t.Fatal(err)
 			}
 			tx, err := db.wr.BeginTx(ctx, nil)
