@@ -59,3 +59,39 @@ func TestCreateSearchTermsBackfills(t *testing.T) {
 		})
 	}
 }
+
+// A database at migration 20 (chartd before search) is upgraded by Open:
+// 21 runs after it, not refused as out of order, and indexes its charts.
+func TestSearchMigrationUpgradesADatabaseAt20(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "chartd.db")
+	old, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := old.EnsureTenant(ctx, "team")
+	d := func(s string) digest.Digest { return digest.FromString(s) }
+	cv := storage.ChartVersion{TenantID: tn.ID, Name: "legacy", Version: "1.0.0", Digest: d("tgz"), Size: 3,
+		Metadata:       []byte(`{"name":"legacy","version":"1.0.0","description":"from before"}`),
+		ManifestDigest: d("m"), ManifestSize: 1, ConfigDigest: d("c"), ConfigSize: 1}
+	c := storage.Chart{Version: cv, Tag: "1.0.0", Manifest: storage.Manifest{Digest: cv.ManifestDigest, Size: 1,
+		MediaType: "application/vnd.oci.image.manifest.v1+json", ConfigDigest: cv.ConfigDigest, Blobs: []digest.Digest{cv.ConfigDigest, cv.Digest}}}
+	if err := old.PutChart(ctx, c, storage.PutOptions{Link: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Back to what a chartd of migration 20 left.
+	if _, err := old.wr.ExecContext(ctx, `DROP TABLE chart_terms; DROP INDEX chart_versions_name;
+		DELETE FROM goose_db_version WHERE version_id = 21`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	db, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	hits, err := db.SearchCharts(ctx, SearchQuery{Words: []SearchWord{{Prefix: "before"}}})
+	if err != nil || len(hits) != 1 || hits[0].Name != "legacy" {
+		t.Errorf("after the upgrade: %v, %v", hits, err)
+	}
+}
