@@ -144,9 +144,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case <-st.Lost():
 		lost = errors.New("another chartd took the store's lease over; stopping so as not to serve a stale view")
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Draining outlives ctx, which has ended: it has its own deadline.
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	return errors.Join(lost, srv.Shutdown(shutdown))
+	log.Info("chartd shutting down: refusing new uploads, draining those in progress", "timeout", cfg.ShutdownTimeout)
+	return errors.Join(lost, s.Shutdown(shutdown, srv))
 }
 
 // maxHeaderWait bounds how long a client may take to send its headers,
