@@ -106,7 +106,7 @@ func chartdOwn(name string) bool {
 	switch name {
 	case "data-dir", "database-url", "storage-url", "allow-force-overwrite", "signature-policy", "keyring", "signing-key",
 		"signing-passphrase-file", "token-secret-file", "token-ttl", "gc-interval", "gc-grace", "upload-ttl", "import-on-start",
-		"index-cache-size":
+		"index-cache-size", "shutdown-timeout", "metrics-listen":
 		return true
 	}
 	return false

@@ -89,6 +89,10 @@ func New(cfg Config, opt Options) (*Server, error) {
 	}
 	s.metrics = newMetrics()
 	s.gate = newWriteGate()
+	if bs, ok := opt.Blobs.(*storage.BlobStore); ok {
+		opt.Blobs = meteredStore{BlobStore: bs, m: s.metrics.ops}
+		s.blobs = opt.Blobs
+	}
 	s.index = newIndexCache(s)
 	if s.policy, err = newPolicy(&cfg, opt.Log); err != nil {
 		return nil, err
@@ -131,7 +135,7 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 	r.Path("/health").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleHealth)
 	r.Path("/ready").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleReady)
 	r.Path("/info").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleInfo)
-	if s.cfg.EnableMetrics {
+	if s.cfg.EnableMetrics && s.cfg.MetricsListen == "" {
 		r.Path("/metrics").Methods(http.MethodGet).Handler(s.metrics.handler())
 	}
 	if s.auth.users != nil {
