@@ -165,3 +165,18 @@ func recordRequest(h http.Handler, method, path string) *httptest.ResponseRecord
 	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
 	return rec
 }
+
+// Probes poll /ready as often as /health: a successful one is not logged
+// (without --log-health), a failing one is, with its route name.
+func TestReadyAccessLog(t *testing.T) {
+	ts, logs := loggedServer(t)
+	ts.serve(t, "GET", "/ready", nil, nil)
+	if l := accessLines(logs.String()); len(l) != 0 {
+		t.Errorf("a successful /ready was logged: %q", l)
+	}
+	ts.srv.gate.close()
+	ts.serve(t, "GET", "/ready", nil, nil)
+	if l := accessLines(logs.String()); len(l) != 1 || !strings.Contains(l[0], "route=ready") || !strings.Contains(l[0], "status=503") {
+		t.Errorf("a failing /ready: %q, want one line with route=ready status=503", l)
+	}
+}

@@ -80,7 +80,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 
 	b(&c.Debug, "debug", "log at debug level")
 	b(&c.LogJSON, "log-json", "write logs as JSON instead of text")
-	b(&c.LogHealth, "log-health", "log successful /health requests too")
+	b(&c.LogHealth, "log-health", "log successful /health and /ready requests too")
 	b(&c.LogLatency, "log-latency", "include each request's latency in its access log line")
 	b(&c.LogLatencyInteger, "log-latency-integer", "log latency as an integer (nanoseconds) instead of a string")
 	fs.Var((*seconds)(&c.ReadTimeout), "read-timeout", "longest time to read a request, body included (seconds, or a duration such as 90s; 0: no limit)")
