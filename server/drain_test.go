@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -178,5 +180,23 @@ func TestReadyAccessLog(t *testing.T) {
 	ts.serve(t, "GET", "/ready", nil, nil)
 	if l := accessLines(logs.String()); len(l) != 1 || !strings.Contains(l[0], "route=ready") || !strings.Contains(l[0], "status=503") {
 		t.Errorf("a failing /ready: %q, want one line with route=ready status=503", l)
+	}
+}
+
+// A store whose directory is gone: not ready, naming the storage.
+func TestReadyStorageGone(t *testing.T) {
+	ts := newTestServer(t, nil)
+	if err := os.RemoveAll(filepath.Join(ts.dir, "storage")); err != nil {
+		t.Fatal(err)
+	}
+	r := ts.do(t, http.MethodGet, "/ready", nil, nil)
+	var got struct {
+		Checks map[string]string `json:"checks"`
+	}
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatalf("%v: %s", err, r.body)
+	}
+	if r.status != http.StatusServiceUnavailable || got.Checks["storage"] != "unreachable" || got.Checks["database"] != "ok" {
+		t.Errorf("/ready without the store's directory: %d %s, want 503 naming the storage", r.status, r.body)
 	}
 }

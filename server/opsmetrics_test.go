@@ -3,14 +3,19 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/internal/helmoci"
 	"github.com/chartd/chartd/internal/testutil/charttest"
 )
 
@@ -153,4 +158,61 @@ func TestDedupMetricsOnlyOnPrivateListener(t *testing.T) {
 		t.Errorf("dedup ratio = %v, want 2", got)
 	}
 	metricValue(t, body, `chartd_storage_operations_total{op="push",result="ok"}`) // the rest is there too
+}
+
+// pushOCI pushes tgz as Helm does over the registry: config and chart
+// layer as monolithic uploads, then the manifest under the version's tag.
+func pushOCI(t *testing.T, ts *testServer, repo string, tgz []byte) {
+	t.Helper()
+	c, err := chart.LoadArchive(context.Background(), bytes.NewReader(tgz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := helmoci.Config(c.Metadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := func(mt string, b []byte) ocispec.Descriptor {
+		d := digest.FromBytes(b)
+		r := ts.do(t, http.MethodPost, "/v2/"+repo+"/blobs/uploads/?digest="+d.String(), bytes.NewReader(b),
+			map[string]string{"Content-Type": "application/octet-stream"})
+		if r.status != http.StatusCreated {
+			t.Fatalf("blob upload: %d %s", r.status, r.body)
+		}
+		return ocispec.Descriptor{MediaType: mt, Digest: d, Size: int64(len(b))}
+	}
+	m := helmoci.Manifest(c.Metadata, blob(helmoci.ConfigMediaType, cfg), blob(helmoci.ChartLayerMediaType, tgz), nil, time.Unix(0, 0))
+	mb, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ts.do(t, http.MethodPut, "/v2/"+repo+"/manifests/"+helmoci.Tag(c.Metadata.Version), bytes.NewReader(mb),
+		map[string]string{"Content-Type": ocispec.MediaTypeImageManifest})
+	if r.status != http.StatusCreated {
+		t.Fatalf("manifest push: %d %s", r.status, r.body)
+	}
+}
+
+// A chart pushed over OCI is one chart version with its OCI face: the
+// dedup figures count it once (ratio 1), and a second tenant's copy of
+// the same chart doubles the logical bytes only.
+func TestDedupCountsAnOCIChartOnce(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.Depth = 1 })
+	tgz := charttest.Chart("o", "1.0.0", nil)
+	pushOCI(t, ts, "a/o", tgz)
+	st, err := ts.srv.meta.(storageStatser).StorageStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stored <= int64(len(tgz)) || st.Logical != st.Stored {
+		t.Errorf("one OCI chart: logical %d, stored %d; want equal, above the archive's %d", st.Logical, st.Stored, len(tgz))
+	}
+	pushOCI(t, ts, "b/o", tgz)
+	st2, err := ts.srv.meta.(storageStatser).StorageStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2.Stored != st.Stored || st2.Logical != 2*st.Logical {
+		t.Errorf("the same chart in a second tenant: logical %d stored %d, want %d and %d", st2.Logical, st2.Stored, 2*st.Logical, st.Stored)
+	}
 }
