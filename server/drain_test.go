@@ -22,6 +22,8 @@ import (
 // 503 with Retry-After meanwhile, and reads are still served.
 func TestShutdownDrainsUploads(t *testing.T) {
 	ts := newTestServer(t, nil)
+	// An OCI push whose blobs are in when shutdown begins.
+	midPush := pushOCIBlobs(t, ts, "midway", charttest.Chart("midway", "1.0.0", nil))
 	started := make(chan struct{})
 	var once sync.Once
 	ts.srv.gate.onEnter = func() { once.Do(func() { close(started) }) }
@@ -72,6 +74,10 @@ func TestShutdownDrainsUploads(t *testing.T) {
 			t.Errorf("%s: body %s lacks %s", tc.name, r.body, tc.code)
 		}
 	}
+	// The push under way may finish: its manifest is not a new upload.
+	if r := putOCIManifest(t, ts, "midway", midPush); r.status != http.StatusCreated {
+		t.Errorf("manifest of a push under way while draining: %d %s, want 201", r.status, r.body)
+	}
 	if r := ts.do(t, http.MethodGet, "/ready", nil, nil); r.status != http.StatusServiceUnavailable {
 		t.Errorf("/ready while draining: %d %s, want 503", r.status, r.body)
 	}
@@ -98,6 +104,9 @@ func TestShutdownDrainsUploads(t *testing.T) {
 	rec := recordRequest(ts.srv, http.MethodGet, "/index.yaml")
 	if !strings.Contains(rec.Body.String(), "slow") || strings.Contains(rec.Body.String(), "late") {
 		t.Errorf("index after shutdown:\n%s\nwant slow and not late", rec.Body)
+	}
+	if !strings.Contains(rec.Body.String(), "name: midway") {
+		t.Errorf("the OCI push finished while draining is not in its index: %d\n%s", rec.Code, rec.Body)
 	}
 }
 

@@ -164,6 +164,20 @@ func TestDedupMetricsOnlyOnPrivateListener(t *testing.T) {
 // layer as monolithic uploads, then the manifest under the version's tag.
 func pushOCI(t *testing.T, ts *testServer, repo string, tgz []byte) {
 	t.Helper()
+	if r := putOCIManifest(t, ts, repo, pushOCIBlobs(t, ts, repo, tgz)); r.status != http.StatusCreated {
+		t.Fatalf("manifest push: %d %s", r.status, r.body)
+	}
+}
+
+// ociPush is a push between its blobs and its manifest.
+type ociPush struct {
+	md     *chart.Metadata
+	config ocispec.Descriptor
+	layer  ocispec.Descriptor
+}
+
+func pushOCIBlobs(t *testing.T, ts *testServer, repo string, tgz []byte) ociPush {
+	t.Helper()
 	c, err := chart.LoadArchive(context.Background(), bytes.NewReader(tgz))
 	if err != nil {
 		t.Fatal(err)
@@ -181,16 +195,17 @@ func pushOCI(t *testing.T, ts *testServer, repo string, tgz []byte) {
 		}
 		return ocispec.Descriptor{MediaType: mt, Digest: d, Size: int64(len(b))}
 	}
-	m := helmoci.Manifest(c.Metadata, blob(helmoci.ConfigMediaType, cfg), blob(helmoci.ChartLayerMediaType, tgz), nil, time.Unix(0, 0))
-	mb, err := json.Marshal(m)
+	return ociPush{md: c.Metadata, config: blob(helmoci.ConfigMediaType, cfg), layer: blob(helmoci.ChartLayerMediaType, tgz)}
+}
+
+func putOCIManifest(t *testing.T, ts *testServer, repo string, p ociPush) resp {
+	t.Helper()
+	mb, err := json.Marshal(helmoci.Manifest(p.md, p.config, p.layer, nil, time.Unix(0, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := ts.do(t, http.MethodPut, "/v2/"+repo+"/manifests/"+helmoci.Tag(c.Metadata.Version), bytes.NewReader(mb),
+	return ts.do(t, http.MethodPut, "/v2/"+repo+"/manifests/"+helmoci.Tag(p.md.Version), bytes.NewReader(mb),
 		map[string]string{"Content-Type": ocispec.MediaTypeImageManifest})
-	if r.status != http.StatusCreated {
-		t.Fatalf("manifest push: %d %s", r.status, r.body)
-	}
 }
 
 // A chart pushed over OCI is one chart version with its OCI face: the
