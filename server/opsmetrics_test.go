@@ -149,13 +149,20 @@ func TestDedupMetricsOnlyOnPrivateListener(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	body := string(b)
+	// The OCI faces of the two uploads may differ (their creation time),
+	// the archive is shared: the figures are the database's, and the
+	// ratio is above 1. (sqldb's TestStorageStats checks the sums exactly.)
+	want, err := ts.srv.meta.(storageStatser).StorageStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	logical := metricValue(t, body, "chartd_storage_logical_bytes")
 	stored := metricValue(t, body, "chartd_storage_stored_bytes")
-	if stored < float64(len(tgz)) || logical != 2*stored {
-		t.Errorf("one chart in two tenants: logical %v, stored %v; want logical = 2 × stored >= %d", logical, stored, len(tgz))
+	if logical != float64(want.Logical) || stored != float64(want.Stored) || stored < float64(len(tgz)) {
+		t.Errorf("one chart in two tenants: logical %v, stored %v; want the database's %+v", logical, stored, want)
 	}
-	if got := metricValue(t, body, "chartd_storage_dedup_ratio"); got != 2 {
-		t.Errorf("dedup ratio = %v, want 2", got)
+	if got := metricValue(t, body, "chartd_storage_dedup_ratio"); got != logical/stored || got <= 1 {
+		t.Errorf("dedup ratio = %v, want logical/stored = %v > 1", got, logical/stored)
 	}
 	metricValue(t, body, `chartd_storage_operations_total{op="push",result="ok"}`) // the rest is there too
 }
