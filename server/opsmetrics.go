@@ -125,6 +125,22 @@ func (s meteredStore) Delete(ctx context.Context, d digest.Digest) error {
 	return err
 }
 
+// PutPart and ComposeParts are a chunked OCI upload's writes: each chunk,
+// then the commit of the blob.
+func (s meteredStore) PutPart(ctx context.Context, uploadID string, r io.Reader) (string, int64, error) {
+	start := time.Now()
+	part, n, err := s.BlobStore.PutPart(ctx, uploadID, r)
+	s.m.storageOp("put_part", start, err)
+	return part, n, err
+}
+
+func (s meteredStore) ComposeParts(ctx context.Context, uploadID string, parts []string, expected digest.Digest) (storage.Descriptor, error) {
+	start := time.Now()
+	desc, err := s.BlobStore.ComposeParts(ctx, uploadID, parts, expected)
+	s.m.storageOp("compose", start, err)
+	return desc, err
+}
+
 // storageStatser is the database's optional ability to sum what is stored
 // against what it stands for.
 type storageStatser interface {

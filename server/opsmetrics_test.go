@@ -238,3 +238,35 @@ func TestDedupCountsAnOCIChartOnce(t *testing.T) {
 		t.Errorf("the same chart in a second tenant: logical %d stored %d, want %d and %d", st2.Logical, st2.Stored, 2*st.Logical, st.Stored)
 	}
 }
+
+// A chunked OCI upload counts its chunks and the commit of its blob.
+func TestChunkedUploadMetrics(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.EnableMetrics = true })
+	r := ts.do(t, http.MethodPost, "/v2/c/blobs/uploads/", nil, nil)
+	if r.status != http.StatusAccepted {
+		t.Fatalf("start upload: %d %s", r.status, r.body)
+	}
+	loc := r.header.Get("Location")
+	body := []byte("chunk one, chunk two")
+	for _, chunk := range [][]byte{body[:10], body[10:]} {
+		r = ts.do(t, http.MethodPatch, loc, bytes.NewReader(chunk), map[string]string{"Content-Type": "application/octet-stream"})
+		if r.status != http.StatusAccepted {
+			t.Fatalf("patch: %d %s", r.status, r.body)
+		}
+		loc = r.header.Get("Location")
+	}
+	sep := "?"
+	if strings.Contains(loc, "?") {
+		sep = "&"
+	}
+	if r = ts.do(t, http.MethodPut, loc+sep+"digest="+digest.FromBytes(body).String(), nil, nil); r.status != http.StatusCreated {
+		t.Fatalf("close upload: %d %s", r.status, r.body)
+	}
+	out := scrape(t, ts.srv)
+	if got := metricValue(t, out, `chartd_storage_operations_total{op="put_part",result="ok"}`); got != 2 {
+		t.Errorf("put_part = %v, want 2", got)
+	}
+	if got := metricValue(t, out, `chartd_storage_operations_total{op="compose",result="ok"}`); got != 1 {
+		t.Errorf("compose = %v, want 1", got)
+	}
+}
