@@ -101,6 +101,7 @@ func errorRules() []errorRule {
 		// its tenant) is what is missing.
 		{storage.ErrNotFound, errcode.ErrorCodeNameUnknown, http.StatusNotFound, false},
 		{errBlobRace, errcode.ErrorCodeUnavailable, http.StatusServiceUnavailable, true},
+		{storage.ErrUnavailable, errcode.ErrorCodeUnavailable, http.StatusServiceUnavailable, true},
 		// The client went away; the status is for the log only.
 		{context.Canceled, errcode.ErrorCodeUnknown, 499, false},
 	}
@@ -151,6 +152,13 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		return
 	}
 	_ = json.NewEncoder(w).Encode(errcode.Errors{ae.err})
+}
+
+// WriteError answers err in the distribution error envelope, classified by
+// this package's table: for the server's own refusals on registry paths
+// (a draining replica), so the registry's statuses stay in one place.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	writeError(w, r, log, err)
 }
 
 // errorsIsNotFound reports a storage miss.

@@ -37,6 +37,7 @@ const (
 	routeAPIKeys    = "api_keys"
 	routeToken      = "token"
 	routeHealth     = "health"
+	routeReady      = "ready"
 	routeInfo       = "info"
 	routeMetrics    = "metrics"
 	routeWelcome    = "welcome"
@@ -79,6 +80,8 @@ func (s *Server) describe(r *http.Request) reqRoute {
 	switch rel {
 	case "/health":
 		return reqRoute{label: routeHealth}
+	case "/ready":
+		return reqRoute{label: routeReady}
 	case "/info":
 		return reqRoute{label: routeInfo}
 	case "/metrics":
@@ -152,7 +155,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 // isHealth reports a request for /health, which ChartMuseum logs only
 // with --log-health (or when it fails).
 func (s *Server) isHealth(r *http.Request) bool {
-	return r.URL.Path == s.cfg.ContextPath+"/health"
+	return r.URL.Path == s.cfg.ContextPath+"/health" || r.URL.Path == s.cfg.ContextPath+"/ready"
 }
 
 // accessLine writes one request's access log line. It never carries
@@ -160,7 +163,8 @@ func (s *Server) isHealth(r *http.Request) bool {
 // known to hold none.
 func (s *Server) accessLine(ctx context.Context, r *http.Request, d reqRoute, sw *statusWriter, user string, took time.Duration) {
 	status := sw.status()
-	if d.label == routeHealth && status == http.StatusOK && !s.cfg.LogHealth {
+	// Probes poll these every few seconds: only their failures are news.
+	if (d.label == routeHealth || d.label == routeReady) && status == http.StatusOK && !s.cfg.LogHealth {
 		return
 	}
 	if !s.log.Enabled(ctx, slog.LevelInfo) {

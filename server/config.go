@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -68,14 +69,21 @@ type Config struct {
 	ChartURL            string `json:"chartURL"`
 	JSONIndex           bool   `json:"jsonIndex"`
 	EnableMetrics       bool   `json:"enableMetrics"`
-	ChartPostFormField  string `json:"chartPostFormFieldName"`
-	ProvPostFormField   string `json:"provPostFormFieldName"`
-	CORSAllowOrigin     string `json:"corsAllowOrigin"`
+	// MetricsListen, when set, serves /metrics on its own listener only
+	// (implying EnableMetrics), with the global figures the public one
+	// leaves out (the dedup ratio tells what all tenants hold).
+	MetricsListen      string `json:"metricsListen"`
+	ChartPostFormField string `json:"chartPostFormFieldName"`
+	ProvPostFormField  string `json:"provPostFormFieldName"`
+	CORSAllowOrigin    string `json:"corsAllowOrigin"`
 
 	// Background work.
 	GCInterval time.Duration `json:"gcInterval"`
 	GCGrace    time.Duration `json:"gcGrace"`
 	UploadTTL  time.Duration `json:"uploadTTL"`
+	// ShutdownTimeout bounds how long uploads in progress may take to
+	// finish once shutdown began.
+	ShutdownTimeout time.Duration `json:"shutdownTimeout"`
 
 	// chartd's own users (config file only) and registry tokens.
 	Users           []UserConfig  `json:"users"`
@@ -130,6 +138,7 @@ func DefaultConfig() Config {
 		GCInterval:         10 * time.Minute,
 		GCGrace:            time.Hour,
 		UploadTTL:          24 * time.Hour,
+		ShutdownTimeout:    30 * time.Second,
 		ImportOnStart:      true,
 		TokenTTL:           5 * time.Minute,
 		// ChartMuseum always logs latency; --log-latency=false leaves it out.
@@ -185,6 +194,14 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxUploadSize <= 0 {
 		add("max-upload-size must be positive")
+	}
+	if c.ShutdownTimeout < 0 {
+		add("shutdown-timeout must not be negative")
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			add("metrics-listen %q is not host:port: %v", c.MetricsListen, err)
+		}
 	}
 	if c.MaxStorageObjects < 0 {
 		add("max-storage-objects must not be negative")

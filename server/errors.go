@@ -62,6 +62,7 @@ func statusRules() []statusRule {
 		{reqbody.ErrTimeout, http.StatusRequestTimeout, "request body did not arrive within the read timeout"},
 		{storage.ErrExists, http.StatusConflict, "file already exists"},
 		{storage.ErrLimit, http.StatusInsufficientStorage, "repo has reached storage limit"},
+		{storage.ErrUnavailable, http.StatusServiceUnavailable, ""},
 		{storage.ErrNotFound, http.StatusNotFound, "not found"},
 		{storage.ErrDigestMismatch, http.StatusBadRequest, ""},
 		{storage.ErrSizeMismatch, http.StatusBadRequest, ""},
@@ -113,13 +114,16 @@ func statusOf(err error) (int, string) {
 // failures are logged with their cause but never shown to the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := statusOf(err)
-	if status >= 500 && status != http.StatusInsufficientStorage {
+	if status >= 500 && status != http.StatusInsufficientStorage && status != http.StatusServiceUnavailable {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
 	var ae *authError
 	if errors.As(err, &ae) {
 		s.auth.challenge(w, ae.repo, ae.action)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 	}
 	var limited *rateLimitError
 	if errors.As(err, &limited) {

@@ -61,6 +61,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	s(&c.ChartURL, "chart-url", "absolute base URL for chart URLs in index.yaml")
 	b(&c.JSONIndex, "json-index", "serve index.yaml as JSON")
 	b(&c.EnableMetrics, "enable-metrics", "serve Prometheus metrics at /metrics")
+	s(&c.MetricsListen, "metrics-listen", "serve /metrics (with the global dedup figures) only on this host:port")
 	s(&c.ChartPostFormField, "chart-post-form-field-name", "multipart field of the chart")
 	s(&c.ProvPostFormField, "prov-post-form-field-name", "multipart field of the provenance file")
 	s(&c.CORSAllowOrigin, "cors-alloworigin", "value of Access-Control-Allow-Origin")
@@ -68,6 +69,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.GCInterval, "gc-interval", c.GCInterval, "how often unreferenced blobs are collected (0: never)")
 	fs.DurationVar(&c.GCGrace, "gc-grace", c.GCGrace, "how old an unreferenced blob must be before it is collected")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", c.UploadTTL, "how long an idle OCI upload session lives")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long uploads in progress may take to finish on shutdown")
 	s(&c.TokenSecretFile, "token-secret-file", "secret that signs registry tokens (shared by all replicas)")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of registry tokens")
 	s(&c.SignaturePolicy, "signature-policy", "off, verify or required")
@@ -78,7 +80,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 
 	b(&c.Debug, "debug", "log at debug level")
 	b(&c.LogJSON, "log-json", "write logs as JSON instead of text")
-	b(&c.LogHealth, "log-health", "log successful /health requests too")
+	b(&c.LogHealth, "log-health", "log successful /health and /ready requests too")
 	b(&c.LogLatency, "log-latency", "include each request's latency in its access log line")
 	b(&c.LogLatencyInteger, "log-latency-integer", "log latency as an integer (nanoseconds) instead of a string")
 	fs.Var((*seconds)(&c.ReadTimeout), "read-timeout", "longest time to read a request, body included (seconds, or a duration such as 90s; 0: no limit)")
@@ -104,7 +106,7 @@ func chartdOwn(name string) bool {
 	switch name {
 	case "data-dir", "database-url", "storage-url", "allow-force-overwrite", "signature-policy", "keyring", "signing-key",
 		"signing-passphrase-file", "token-secret-file", "token-ttl", "gc-interval", "gc-grace", "upload-ttl", "import-on-start",
-		"index-cache-size":
+		"index-cache-size", "shutdown-timeout", "metrics-listen":
 		return true
 	}
 	return false

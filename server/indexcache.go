@@ -194,6 +194,7 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 		writes = c.localWrites.Load()
 		if ti := c.lookup(repo, false); ti != nil {
 			if cur := ti.current.Load(); cur != nil && cur.writes == writes && time.Since(cur.checked) < c.trust {
+				c.s.metrics.ops.indexHits.Inc()
 				return cur, nil
 			}
 		}
@@ -214,22 +215,27 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 			cp := *cur
 			cp.writes, cp.checked = writes, checked
 			ti.current.CompareAndSwap(cur, &cp)
+			c.s.metrics.ops.indexHits.Inc()
 			return &cp, nil
 		}
+		c.s.metrics.ops.indexHits.Inc()
 		return cur, nil
 	}
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
 	if cur := ti.current.Load(); cur != nil && cur.gen == gen {
+		c.s.metrics.ops.indexHits.Inc()
 		return cur, nil
 	}
 	if sp := ti.spill.Value(); sp != nil && sp.gen == gen {
+		c.s.metrics.ops.indexHits.Inc()
 		return sp, nil
 	}
 	// The rows read below may be newer than gen if a write lands in
 	// between; they are then labelled with the older gen and rebuilt once
 	// more on the next GET. The index is never older than the generation
 	// read at the start, which is what read-your-writes needs.
+	c.s.metrics.ops.indexMisses.Inc()
 	ri, frags, err := c.rebuild(ctx, repo, gen, ti)
 	if err != nil {
 		return nil, err

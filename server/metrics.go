@@ -18,6 +18,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	uploads  prometheus.Counter
 	deletes  prometheus.Counter
+	ops      *opsMetrics
 }
 
 func newMetrics() *metrics {
@@ -39,6 +40,7 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.uploads, m.deletes,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	m.ops = newOpsMetrics(m.reg)
 	return m
 }
 

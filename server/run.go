@@ -31,8 +31,12 @@ func NewWithStores(cfg Config, st *Stores, log *slog.Logger) (*Server, *oci.Regi
 	if !isPostgres(cfg.DatabaseDSN()) {
 		s.index.localWrites = writes
 	}
+	var ociBlobs oci.BlobStore = st.Blobs
+	if m, ok := s.blobs.(oci.BlobStore); ok {
+		ociBlobs = m // the metered store
+	}
 	reg, err := oci.New(oci.Config{
-		Blobs:           st.Blobs,
+		Blobs:           ociBlobs,
 		Meta:            db,
 		Resolve:         s.resolveOCI,
 		Authorize:       s.authorizeOCI,
@@ -127,6 +131,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		srv.TLSConfig = tc
 	}
+	if cfg.MetricsListen != "" {
+		msrv, mln, err := s.listenMetrics(cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer msrv.Close()
+		log.Info("chartd metrics listening", "addr", mln.Addr().String())
+	}
 	log.Info("chartd listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	errc := make(chan error, 1)
 	go func() {
@@ -144,9 +157,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case <-st.Lost():
 		lost = errors.New("another chartd took the store's lease over; stopping so as not to serve a stale view")
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Draining outlives ctx, which has ended: it has its own deadline.
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	return errors.Join(lost, srv.Shutdown(shutdown))
+	log.Info("chartd shutting down: refusing new uploads, draining those in progress", "timeout", cfg.ShutdownTimeout)
+	return errors.Join(lost, s.Shutdown(shutdown, srv))
 }
 
 // maxHeaderWait bounds how long a client may take to send its headers,
@@ -203,7 +218,7 @@ func (s *Server) background(ctx context.Context, st *Stores, reg *oci.Registry) 
 			} else if n > 0 {
 				s.log.InfoContext(ctx, "expired upload sessions", "count", n)
 			}
-			stats, err := st.DB.CollectGarbage(ctx, st.Blobs, s.cfg.GCGrace)
+			stats, err := s.collectGarbage(ctx, st)
 			if err != nil {
 				s.log.WarnContext(ctx, "garbage collection failed", "err", err)
 				continue

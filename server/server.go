@@ -51,6 +51,7 @@ type Server struct {
 	policy  *policy
 	intake  *intake.Intake
 	metrics *metrics
+	gate    *writeGate
 	handler http.Handler
 	started time.Time
 }
@@ -87,6 +88,11 @@ func New(cfg Config, opt Options) (*Server, error) {
 		started: time.Now(),
 	}
 	s.metrics = newMetrics()
+	s.gate = newWriteGate()
+	if bs, ok := opt.Blobs.(*storage.BlobStore); ok {
+		opt.Blobs = meteredStore{BlobStore: bs, m: s.metrics.ops}
+		s.blobs = opt.Blobs
+	}
 	s.index = newIndexCache(s)
 	if s.policy, err = newPolicy(&cfg, opt.Log); err != nil {
 		return nil, err
@@ -127,8 +133,9 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 		r = root.PathPrefix(s.cfg.ContextPath).Subrouter()
 	}
 	r.Path("/health").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleHealth)
+	r.Path("/ready").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleReady)
 	r.Path("/info").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleInfo)
-	if s.cfg.EnableMetrics {
+	if s.cfg.EnableMetrics && s.cfg.MetricsListen == "" {
 		r.Path("/metrics").Methods(http.MethodGet).Handler(s.metrics.handler())
 	}
 	if s.auth.users != nil {
@@ -151,7 +158,7 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	})
 	root.MethodNotAllowedHandler = root.NotFoundHandler
-	return s.observe(s.cors(root))
+	return s.observe(s.cors(s.gateWrites(root)))
 }
 
 // chartRoute parses the request path with the configured tenancy.

@@ -33,6 +33,7 @@ type testServer struct {
 	*httptest.Server
 	dir string
 	srv *Server
+	st  *Stores
 }
 
 func newTestServer(t *testing.T, mutate func(*Config)) *testServer {
@@ -68,7 +69,7 @@ func newTestServerLog(t *testing.T, mutate func(*Config), log *slog.Logger) *tes
 	hs.Config = newHTTPServer(&cfg, s, log)
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &testServer{Server: hs, dir: dir, srv: s}
+	return &testServer{Server: hs, dir: dir, srv: s, st: st}
 }
 
 type resp struct {

@@ -38,6 +38,9 @@ var (
 	ErrInvalidDigest = errors.New("invalid digest")
 	// ErrLimit: a storage limit (e.g. --max-storage-objects) was reached.
 	ErrLimit = errors.New("storage limit reached")
+	// ErrUnavailable: this server cannot take the request now but another
+	// replica, or this one later, can (it is draining for shutdown).
+	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
 // Descriptor names a blob by digest and size.
