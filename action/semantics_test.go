@@ -232,9 +232,18 @@ func TestPermissionsAreTheKubeconfigs(t *testing.T) {
 		t.Fatalf("install elsewhere: %v, want the apiserver's forbidden", err)
 	}
 	for _, l := range []func() (int, error){
-		func() (int, error) { x, err := cs.CoreV1().ConfigMaps(theirs).List(ctx, metav1.ListOptions{}); return countNot(x.Items, "kube-root-ca.crt"), err },
-		func() (int, error) { x, err := cs.CoreV1().Secrets(theirs).List(ctx, metav1.ListOptions{}); return len(x.Items), err },
-		func() (int, error) { x, err := cs.AppsV1().Deployments(theirs).List(ctx, metav1.ListOptions{}); return len(x.Items), err },
+		func() (int, error) {
+			x, err := cs.CoreV1().ConfigMaps(theirs).List(ctx, metav1.ListOptions{})
+			return countNot(x.Items, "kube-root-ca.crt"), err
+		},
+		func() (int, error) {
+			x, err := cs.CoreV1().Secrets(theirs).List(ctx, metav1.ListOptions{})
+			return len(x.Items), err
+		},
+		func() (int, error) {
+			x, err := cs.AppsV1().Deployments(theirs).List(ctx, metav1.ListOptions{})
+			return len(x.Items), err
+		},
 	} {
 		if n, err := l(); err != nil || n != 0 {
 			t.Errorf("objects created in the forbidden namespace: %d (%v)", n, err)
