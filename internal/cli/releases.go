@@ -307,7 +307,10 @@ The status consists of:
 			if err != nil {
 				return err
 			}
-			return printRelease(env.Out, r, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug})
+			// Helm's status leaves the chart out of -o json|yaml.
+			shown := *r
+			shown.Chart = nil
+			return printRelease(env.Out, &shown, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug})
 		},
 	}
 	f := cmd.Flags()
