@@ -1,0 +1,138 @@
+package releases
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/chartd/chartd/internal/testutil/cluster"
+	"github.com/chartd/chartd/release"
+)
+
+var lastDeployed = regexp.MustCompile(`(?m)^LAST DEPLOYED: .*$`)
+
+// --dry-run (client and server) prints what Helm prints and changes nothing.
+func TestDryRunMatchesHelm3(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := writeChart(t, "web", nil)
+	ns := cluster.Namespace(t)
+	for _, mode := range []string{"--dry-run", "--dry-run=client", "--dry-run=server"} {
+		got := ours.must(t, "install", "web", chart, "-n", ns, mode)
+		want := helm3.must(t, "install", "web", chart, "-n", ns, mode)
+		got, want = lastDeployed.ReplaceAllString(got, "LAST DEPLOYED: X"), lastDeployed.ReplaceAllString(want, "LAST DEPLOYED: X")
+		if got != want || !strings.Contains(got, "STATUS: pending-install") {
+			t.Errorf("install %s:\nours:\n%s\nhelm 3.22:\n%s", mode, got, want)
+		}
+	}
+	s, err := cluster.Clientset(t).CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm"})
+	if err != nil || len(s.Items) != 0 {
+		t.Errorf("a dry run stored %d releases (%v)", len(s.Items), err)
+	}
+	if _, err := cluster.Clientset(t).AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{}); err == nil {
+		t.Error("a dry run created the deployment")
+	}
+}
+
+// --generate-name, --labels and --description reach the stored release as
+// Helm stores them.
+func TestInstallMetadataFlags(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := writeChart(t, "web", nil)
+	ns := cluster.Namespace(t)
+	out := ours.must(t, "install", chart, "--generate-name", "-n", ns, "--labels", "team=a,tier=web", "--description", "first")
+	name := strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "NAME: ")
+	if !regexp.MustCompile(`^web-\d+$`).MatchString(name) {
+		t.Fatalf("generated name %q", name)
+	}
+	s, err := cluster.Clientset(t).CoreV1().Secrets(ns).Get(context.Background(), release.Key(name, 1), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Labels["team"] != "a" || s.Labels["tier"] != "web" {
+		t.Errorf("secret labels %v", s.Labels)
+	}
+	if got := helm3.must(t, "list", "-n", ns, "-l", "team=a", "-q"); got != name+"\n" {
+		t.Errorf("helm 3 list -l team=a: %q", got)
+	}
+	if got := helm3.must(t, "history", name, "-n", ns, "-o", "json"); !strings.Contains(got, `"description":"first"`) {
+		t.Errorf("helm 3 history: %s", got)
+	}
+	// --labels on upgrade merge into the old ones; an empty value drops one.
+	ours.must(t, "upgrade", name, chart, "-n", ns, "--labels", "tier=,env=prod")
+	if got := ours.must(t, "list", "-n", ns, "-l", "team=a,env=prod,!tier", "-q"); got != name+"\n" {
+		t.Errorf("labels after upgrade: list gave %q", got)
+	}
+}
+
+// The chart may come from a .tgz, a URL or a repository; the cluster from
+// KUBECONFIG, --kubeconfig, --kube-context or the --kube-* flags.
+func TestChartSourcesAndKubeFlags(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := writeChart(t, "web", nil)
+	dir := t.TempDir()
+	helm3.must(t, "package", chart, "-d", dir)
+	tgz := filepath.Join(dir, "web-0.1.0.tgz")
+	helm3.must(t, "repo", "index", dir)
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+	ns := cluster.Namespace(t)
+	ours.must(t, "install", "from-tgz", tgz, "-n", ns)
+	ours.must(t, "install", "from-url", srv.URL+"/web-0.1.0.tgz", "-n", ns)
+	ours.must(t, "repo", "add", "local", srv.URL)
+	ours.must(t, "install", "from-repo", "local/web", "--version", "0.1.0", "-n", ns)
+	ours.must(t, "install", "from-repo-url", "web", "--repo", srv.URL, "-n", ns)
+
+	// Without KUBECONFIG: the flags alone must find the cluster.
+	cfg := cluster.RESTConfig(t)
+	noKC := &client{"ours", ours.bin, withoutKubeconfig(ours.env)}
+	ca := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(ca, cfg.CAData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := noKC.must(t, "list", "-n", ns, "-q", "--kube-apiserver", cfg.Host, "--kube-ca-file", ca, "--kube-token", cfg.BearerToken)
+	want := "from-repo\nfrom-repo-url\nfrom-tgz\nfrom-url\n"
+	if got != want {
+		t.Errorf("list with --kube-* flags: %q, want %q", got, want)
+	}
+	if got := noKC.must(t, "list", "-n", ns, "-q", "--kubeconfig", cluster.Kubeconfig(t)); got != want {
+		t.Errorf("list --kubeconfig: %q", got)
+	}
+	// A second context whose namespace is ns: -n is not needed.
+	kc, err := clientcmd.LoadFromFile(cluster.Kubeconfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := kc.Contexts[kc.CurrentContext].DeepCopy()
+	c.Namespace = ns
+	kc.Contexts["other"] = c
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := noKC.must(t, "list", "-q", "--kubeconfig", p, "--kube-context", "other"); got != want {
+		t.Errorf("list --kube-context other: %q", got)
+	}
+	// A wrong token is the apiserver's refusal, not an empty list.
+	r := noKC.run(t, "list", "-n", ns, "--kube-apiserver", cfg.Host, "--kube-ca-file", ca, "--kube-token", "wrong")
+	if r.code == 0 || !strings.Contains(r.stderr, "Unauthorized") {
+		t.Errorf("list with a wrong token: exit %d %q", r.code, r.stderr)
+	}
+}
+
+func withoutKubeconfig(env []string) []string {
+	var out []string
+	for _, e := range env {
+		if !strings.HasPrefix(e, "KUBECONFIG=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
