@@ -4,7 +4,9 @@ SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
 PEERS := $(BIN)/peers
-HELM_VERSION := v3.22.0
+# Real Helm is pinned by its wrapper module (tools/helm3, tools/helm4): v3.22.0 and v4.3.1.
+HELM_VERSION = $(eval HELM_VERSION := $(shell cd tools/helm3 && $(GO) list -f '{{.Version}}' -m helm.sh/helm/v3))$(HELM_VERSION)
+HELM4_VERSION = $(eval HELM4_VERSION := $(shell cd tools/helm4 && $(GO) list -f '{{.Version}}' -m helm.sh/helm/v4))$(HELM4_VERSION)
 CM_VERSION := v0.16.3
 ORAS_VERSION := 1.3.2
 DIST_VERSION := v3.1.2
@@ -16,7 +18,7 @@ PG_BINDIR ?= /usr/lib/postgresql/15/bin
 export CHARTD_PEERS := $(PEERS)
 export PATH := $(PEERS):$(PATH)
 
-.PHONY: all build run test test-unit test-e2e tools bench fuzz vet clean postgres cluster
+.PHONY: all build run test test-unit test-e2e tools bench fuzz vet clean postgres cluster FORCE
 
 all: build
 
@@ -28,11 +30,49 @@ run: build
 	$(BIN)/chartd --listen-host=127.0.0.1 --port=8080 --data-dir=./data
 
 # --- peers -------------------------------------------------------------------
-tools: $(PEERS)/helm $(PEERS)/chartmuseum $(PEERS)/helm-cm-push $(PEERS)/oras postgres cluster
+tools: $(PEERS)/helm $(PEERS)/helm4 $(PEERS)/chartmuseum $(PEERS)/helm-cm-push $(PEERS)/oras postgres cluster
 
-$(PEERS)/helm:
-	mkdir -p $(PEERS)
-	GOBIN=$(PEERS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+# Real Helm, built as Helm's release builds are (its Makefile at the tag): static, -trimpath, stripped, with the
+# version stamped. Helm 3 also stamps the Kubernetes version it defaults to (.Capabilities.KubeVersion, lint's
+# deprecation cut-off) from its client-go, as major+1 and minor: client-go v0.37.0 gives v1.37.0. A plain
+# `go install` stamps neither, and reports v1.20.0, which is not what users of the downloaded Helm see.
+# Helm 4 reads client-go's version from its build info at run time, so it needs only the version stamps.
+# The release's git commit is not recoverable from the module proxy, so gitCommit is left empty.
+# client-go's version as "0 37 0", asked of the wrapper module once, and only by targets that need it.
+HELM3_K8S = $(eval HELM3_K8S := $(subst ., ,$(subst v,,$(shell cd tools/helm3 && $(GO) list -f '{{.Version}}' -m k8s.io/client-go))))$(HELM3_K8S)
+HELM3_LDFLAGS = -w -s \
+	-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/internal/version.metadata= \
+	-X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$(shell echo $$(($(firstword $(HELM3_K8S)) + 1))) \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(word 2,$(HELM3_K8S)) \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$(shell echo $$(($(firstword $(HELM3_K8S)) + 1))) \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(word 2,$(HELM3_K8S))
+HELM4_LDFLAGS = -w -s \
+	-X helm.sh/helm/v4/internal/version.version=$(HELM4_VERSION) \
+	-X helm.sh/helm/v4/internal/version.metadata= \
+	-X helm.sh/helm/v4/internal/version.gitTreeState=clean
+
+# Each binary depends on a file holding the flags it was built with, rewritten only when they change, so a binary
+# built another way (an earlier plain `go install`) or with other flags is rebuilt, and an up-to-date one is not.
+$(PEERS)/.helm.ldflags: FORCE
+	@mkdir -p $(PEERS)
+	@echo '$(HELM3_LDFLAGS)' | cmp -s - $@ || echo '$(HELM3_LDFLAGS)' > $@
+
+$(PEERS)/.helm4.ldflags: FORCE
+	@mkdir -p $(PEERS)
+	@echo '$(HELM4_LDFLAGS)' | cmp -s - $@ || echo '$(HELM4_LDFLAGS)' > $@
+
+# Built into a temporary name and renamed, so a test never runs a half-written binary.
+$(PEERS)/helm: tools/helm3/go.mod $(PEERS)/.helm.ldflags
+	cd tools/helm3 && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(HELM3_LDFLAGS)' -o $@.tmp helm.sh/helm/v3/cmd/helm
+	mv $@.tmp $@
+
+$(PEERS)/helm4: tools/helm4/go.mod $(PEERS)/.helm4.ldflags
+	cd tools/helm4 && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(HELM4_LDFLAGS)' -o $@.tmp helm.sh/helm/v4/cmd/helm
+	mv $@.tmp $@
+
+FORCE:
 
 # The module proxy refuses version lists for these, so each is built from a pinned wrapper module (tools/<name>).
 $(PEERS)/chartmuseum: tools/chartmuseum/go.mod
@@ -85,7 +125,19 @@ vet:
 	$(GO) vet ./...
 
 test: tools vet
-	$(GO) test -count=1 -timeout 20m ./...
+	@t0=$$(date +%s); $(GO) test -count=1 -timeout 30m ./... && echo "stage go test: $$(( $$(date +%s) - t0 )) s"
+	@t0=$$(date +%s); $(MAKE) --no-print-directory fuzz && echo "stage fuzz: $$(( $$(date +%s) - t0 )) s"
+
+# Every fuzz target in the module, briefly: the seed corpora already run in
+# `go test`; this looks a little further each run. FUZZTIME=30s for longer.
+FUZZTIME ?= 2s
+fuzz:
+	@set -e; for d in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$d/*_test.go | sed 's/^func //'); do \
+			echo "fuzz $$d $$t"; \
+			out=$$($(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$d 2>&1) || { echo "$$out"; exit 1; }; \
+		done; \
+	done
 
 bench: tools $(PEERS)/registry build
 	@test -x /usr/bin/time || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y time)

@@ -29,9 +29,9 @@ func (c *Capabilities) Copy() *Capabilities {
 
 // KubeVersion is the Kubernetes version templates see.
 type KubeVersion struct {
-	Version string // Kubernetes version, "v1.20.0"
+	Version string // Kubernetes version, "v1.37.0"
 	Major   string // Kubernetes major version, "1"
-	Minor   string // Kubernetes minor version, "20"
+	Minor   string // Kubernetes minor version, "37"
 }
 
 // String returns the full version, so {{ .Capabilities.KubeVersion }} prints it.
@@ -92,14 +92,28 @@ type BuildInfo struct {
 // HelmVersion is the Helm release whose behaviour chartd reproduces.
 const HelmVersion = "v3.22.0"
 
-// DefaultCapabilities returns what Helm 3.22 assumes without a cluster
-// (helm template): Kubernetes v1.20.0 and the API versions compiled into
-// its client-go scheme, in the same order.
+// DefaultKubeMajor and DefaultKubeMinor make the Kubernetes version,
+// v1.37.0, that a released Helm v3.22.0 assumes without a cluster (helm
+// template, helm lint). Helm's release builds stamp it from their client-go,
+// v0.37 → v1.37.0 (its Makefile's -X .../pkg/chartutil.k8sVersionMajor and
+// Minor ldflags); a plain `go install` of Helm reports v1.20.0 instead,
+// which is not what users of the downloaded binary see, and
+// kubeVersion-constrained charts render differently. The tests compare with
+// a Helm built like the release (make tools).
+const (
+	DefaultKubeMajor = "1"
+	DefaultKubeMinor = "37"
+)
+
+// DefaultCapabilities returns what a released Helm 3.22 assumes without a
+// cluster (helm template): Kubernetes v1.37.0, the API versions
+// compiled into its client-go scheme, in the same order, and a build from
+// a clean tree, as release builds are.
 func DefaultCapabilities() *Capabilities {
 	return &Capabilities{
-		KubeVersion: KubeVersion{Version: "v1.20.0", Major: "1", Minor: "20"},
+		KubeVersion: KubeVersion{Version: "v" + DefaultKubeMajor + "." + DefaultKubeMinor + ".0", Major: DefaultKubeMajor, Minor: DefaultKubeMinor},
 		APIVersions: defaultAPIVersions(),
-		HelmVersion: BuildInfo{Version: HelmVersion, GoVersion: runtime.Version()},
+		HelmVersion: BuildInfo{Version: HelmVersion, GitTreeState: "clean", GoVersion: runtime.Version()},
 	}
 }
 

@@ -104,24 +104,28 @@ func LoadWithLogger(data []byte, log *slog.Logger) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidIndex, err)
 	}
+	if err := f.normalize(log); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// normalize applies Helm's loading rules to a decoded index: entries Helm
+// would skip are dropped (see admit), versions are sorted newest first, and
+// an index without apiVersion is ErrNoAPIVersion.
+func (f *File) normalize(log *slog.Logger) error {
 	if f.Entries == nil {
 		f.Entries = map[string]ChartVersions{}
 	}
 	for name, cvs := range f.Entries {
 		kept := cvs[:0]
 		for _, cv := range cvs {
-			if cv == nil {
-				logSkip(log, name, "", errors.New("empty entry"))
-				continue
-			}
-			if cv.Metadata == nil {
-				cv.Metadata = &chart.Metadata{}
-			}
-			if cv.APIVersion == "" {
-				cv.APIVersion = chart.APIVersionV1
-			}
-			if err := cv.Validate(); err != nil && !skippable(err) {
-				logSkip(log, name, cv.Version, err)
+			if err := admit(cv); err != nil {
+				version := ""
+				if cv != nil {
+					version = cv.Version
+				}
+				logSkip(log, name, version, err)
 				continue
 			}
 			kept = append(kept, cv)
@@ -130,15 +134,37 @@ func LoadWithLogger(data []byte, log *slog.Logger) (*File, error) {
 	}
 	f.SortEntries()
 	if f.APIVersion == "" {
-		return nil, ErrNoAPIVersion
+		return ErrNoAPIVersion
 	}
-	return f, nil
+	return nil
+}
+
+// admit is Helm's rule for one entry of a loaded index: a null entry is
+// skipped; missing metadata is empty metadata; apiVersion defaults to v1;
+// and an entry whose metadata does not validate is skipped, unless the only
+// problems are ones Helm tolerates. Validation also sanitizes the
+// metadata's strings.
+func admit(cv *ChartVersion) error {
+	if cv == nil {
+		return errors.New("empty entry")
+	}
+	if cv.Metadata == nil {
+		cv.Metadata = &chart.Metadata{}
+	}
+	if cv.APIVersion == "" {
+		cv.APIVersion = chart.APIVersionV1
+	}
+	if err := cv.Validate(); err != nil && !skippable(err) {
+		return err
+	}
+	return nil
 }
 
 func logSkip(log *slog.Logger, name, version string, err error) {
-	if log != nil {
-		log.Warn("skipping invalid index entry", "chart", name, "version", version, "err", err)
+	if log == nil {
+		return
 	}
+	log.Warn("skipping invalid index entry", "chart", name, "version", version, "err", err)
 }
 
 // skippable reports validation problems Helm ignores in an index: some
@@ -219,32 +245,7 @@ func (f *File) Has(name, version string) bool {
 // a SemVer constraint; "" means the newest stable version.
 func (f *File) Get(name, version string) (*ChartVersion, error) {
 	cvs, ok := f.Entries[name]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNoChartName, name)
-	}
-	if len(cvs) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNoChartVersion, name)
-	}
-	constraint := "*"
-	if version != "" {
-		for _, cv := range cvs {
-			if cv.Version == version {
-				return cv, nil
-			}
-		}
-		constraint = version
-	}
-	c, err := semver.NewConstraint(constraint)
-	if err != nil {
-		return nil, fmt.Errorf("index: invalid version constraint %q: %w", version, err)
-	}
-	for _, cv := range cvs {
-		v, err := semver.NewVersion(cv.Version)
-		if err == nil && c.Check(v) {
-			return cv, nil
-		}
-	}
-	return nil, fmt.Errorf("%w for %s-%s", ErrNoChartVersion, name, version)
+	return get(name, version, cvs, ok, func(cv *ChartVersion) string { return cv.Version })
 }
 
 // Add adds a chart version, as helm repo index does: apiVersion defaults to

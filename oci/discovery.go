@@ -127,8 +127,9 @@ func (g *Registry) catalog(w http.ResponseWriter, r *http.Request) {
 	repos := []string{}
 	more := false
 	if n > 0 {
-		allowed := func(tenantPath string) bool {
-			return g.cfg.Authorize(r, Access{Tenant: tenantPath, Action: ActionList}) == nil
+		allowed := func(name string) bool {
+			t, err := g.locate(name)
+			return err == nil && g.cfg.Authorize(r, Access{Repository: name, Tenant: t.tenantPath, Action: ActionList}) == nil
 		}
 		got, err := g.cfg.Meta.Catalog(r.Context(), last, n+1, allowed)
 		if err != nil {

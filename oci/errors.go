@@ -11,6 +11,7 @@ import (
 	"github.com/distribution/distribution/v3/registry/api/errcode"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -25,7 +26,6 @@ var (
 	errUploadUnknown    = errors.New("blob upload unknown to registry")
 	errManifestInvalid  = errors.New("manifest invalid")
 	errManifestTooLarge = errors.New("manifest too large")
-	errChartRejected    = errors.New("chart rejected")
 	errRangeInvalid     = errors.New("requested range not satisfiable")
 	errSizeInvalid      = errors.New("provided length did not match content length")
 	errPaginationNumber = errors.New("invalid number of results requested")
@@ -63,8 +63,13 @@ func errorRules() []errorRule {
 		{errManifestUnknown, errcode.ErrorCodeManifestUnknown, http.StatusNotFound, false},
 		{errUploadUnknown, errcode.ErrorCodeBlobUploadUnknown, http.StatusNotFound, false},
 		{errManifestTooLarge, errcode.ErrorCodeManifestInvalid, http.StatusRequestEntityTooLarge, true},
-		{errChartRejected, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
-		{ErrNotChart, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
+		// The intake's verdicts on a chart push.
+		{intake.ErrInvalidName, errcode.ErrorCodeNameInvalid, http.StatusBadRequest, true},
+		{intake.ErrInvalidVersion, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
+		{intake.ErrUnsigned, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
+		{intake.ErrSignature, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
+		{intake.ErrMismatch, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
+		{intake.ErrManifest, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
 		{chart.ErrTooLarge, errcode.ErrorCodeManifestInvalid, http.StatusRequestEntityTooLarge, true},
 		{chart.ErrInvalidChart, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
 		{chart.ErrBadArchive, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},

@@ -12,6 +12,8 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/intake"
+	"github.com/chartd/chartd/provenance"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -35,8 +37,12 @@ func TestErrorTable(t *testing.T) {
 		{fmt.Errorf("%w: big", errManifestTooLarge), 413, "MANIFEST_INVALID", true},
 		{fmt.Errorf("%w: bad", errManifestInvalid), 400, "MANIFEST_INVALID", true},
 		{fmt.Errorf("%w: x", errTagInvalid), 400, "MANIFEST_INVALID", true},
-		{fmt.Errorf("%w: no", ErrNotChart), 400, "MANIFEST_INVALID", true},
-		{fmt.Errorf("%w: %w", errChartRejected, errors.New("unsigned")), 400, "MANIFEST_INVALID", true},
+		{fmt.Errorf("%w: no", intake.ErrManifest), 400, "MANIFEST_INVALID", true},
+		{fmt.Errorf("%w: x", intake.ErrInvalidName), 400, "NAME_INVALID", true},
+		{fmt.Errorf("%w: x", intake.ErrInvalidVersion), 400, "MANIFEST_INVALID", true},
+		{fmt.Errorf("%w: x", intake.ErrUnsigned), 400, "MANIFEST_INVALID", true},
+		{fmt.Errorf("%w: %w", intake.ErrSignature, provenance.ErrUnknownSigner), 400, "MANIFEST_INVALID", true},
+		{fmt.Errorf("%w: x", intake.ErrMismatch), 400, "MANIFEST_INVALID", true},
 		{fmt.Errorf("chart: %w", chart.ErrInvalidChart), 400, "MANIFEST_INVALID", true},
 		{fmt.Errorf("chart: %w", chart.ErrBadArchive), 400, "MANIFEST_INVALID", true},
 		{fmt.Errorf("chart: %w", chart.ErrTooLarge), 413, "MANIFEST_INVALID", true},
@@ -84,8 +90,9 @@ func TestErrorTableCoversEveryError(t *testing.T) {
 	for _, err := range []error{
 		errNoRoute, errNameInvalid, errDigestInvalid, errTagInvalid, errUnauthorized, errNameUnknown,
 		errBlobUnknown, errManifestUnknown, errUploadUnknown, errManifestInvalid, errManifestTooLarge,
-		errChartRejected, errRangeInvalid, errSizeInvalid,
-		errPaginationNumber, errUnsupported, ErrNotChart,
+		errRangeInvalid, errSizeInvalid, errPaginationNumber, errUnsupported,
+		intake.ErrInvalidName, intake.ErrInvalidVersion, intake.ErrUnsigned, intake.ErrSignature,
+		intake.ErrMismatch, intake.ErrManifest,
 	} {
 		if toAPIError(err).status == http.StatusInternalServerError {
 			t.Errorf("%v has no rule", err)

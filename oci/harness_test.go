@@ -15,6 +15,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -48,12 +49,12 @@ func (c *countingBlobs) Push(ctx context.Context, d digest.Digest, r io.Reader) 
 	return c.BlobStore.Push(ctx, d, r)
 }
 
-func (c *countingBlobs) PutPart(ctx context.Context, id string, part int, r io.Reader) (int64, error) {
+func (c *countingBlobs) PutPart(ctx context.Context, id string, r io.Reader) (string, int64, error) {
 	c.calls.Add(1)
-	return c.BlobStore.PutPart(ctx, id, part, r)
+	return c.BlobStore.PutPart(ctx, id, r)
 }
 
-func (c *countingBlobs) ComposeParts(ctx context.Context, id string, parts int, d digest.Digest) (storage.Descriptor, error) {
+func (c *countingBlobs) ComposeParts(ctx context.Context, id string, parts []string, d digest.Digest) (storage.Descriptor, error) {
 	c.calls.Add(1)
 	return c.BlobStore.ComposeParts(ctx, id, parts, d)
 }
@@ -76,7 +77,9 @@ type harness struct {
 	denied map[string]bool // "tenant action" pairs Authorize refuses
 }
 
-type harnessOption func(*Config)
+// harnessOption changes the registry's configuration, or the intake's the
+// registry commits charts through.
+type harnessOption func(*Config, *intake.Config)
 
 // resolveLast is the resolver tests use: the last name component is the
 // repository (a chart's name), everything before it the tenant.
@@ -127,8 +130,14 @@ func newHarnessOn(t testing.TB, backend string, opts ...harnessOption) *harness 
 		},
 		Log: testLogger(t),
 	}
+	ic := intake.Config{Blobs: h.blobs, Meta: h.meta.(intake.Meta), Log: cfg.Log, Limits: intake.Limits{NestedQuota: true}}
 	for _, o := range opts {
-		o(&cfg)
+		o(&cfg, &ic)
+	}
+	if cfg.Charts == nil {
+		if cfg.Charts, err = intake.New(ic); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h.reg, err = New(cfg)
 	if err != nil {

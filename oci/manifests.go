@@ -16,6 +16,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -241,7 +242,7 @@ func (g *Registry) putManifest(w http.ResponseWriter, r *http.Request) {
 	} else {
 		m.Digest = digest.SHA256.FromBytes(body)
 	}
-	if t.tenant, err = g.cfg.Meta.EnsureTenant(ctx, t.tenantPath); err != nil {
+	if t.tenant, err = g.cfg.Meta.EnsureTenant(ctx, t.path); err != nil {
 		writeError(w, r, g.log, err)
 		return
 	}
@@ -251,20 +252,16 @@ func (g *Registry) putManifest(w http.ResponseWriter, r *http.Request) {
 	}
 	m.RepositoryID = t.repo.ID
 	m.Created = g.now().UTC()
-	if m.ConfigMediaType == ConfigMediaType {
-		cv, err := g.chartVersion(ctx, t, tags, body, m)
-		if err != nil {
-			writeError(w, r, g.log, err)
-			return
-		}
-		m.Chart = cv
-		if len(tags) == 0 {
-			// A chart's OCI face is always tagged with its version, however
-			// it was pushed, so Helm finds it.
-			tags = []string{TagFromVersion(cv.Version)}
-		}
+	if intake.IsChart(m) {
+		// A chart's OCI face is always tagged with its version, however it
+		// was pushed, so Helm finds it.
+		var tag string
+		tag, err = g.cfg.Charts.PushManifest(ctx, intake.Push{Target: t.intakeTarget(), Repository: t.repo, Manifest: m, Body: body, Tags: tags})
+		tags = []string{tag}
+	} else {
+		err = g.storeManifest(ctx, m, body, tags)
 	}
-	if err := g.storeManifest(ctx, m, body, tags); err != nil {
+	if err != nil {
 		writeError(w, r, g.log, err)
 		return
 	}
@@ -460,7 +457,7 @@ func (g *Registry) deleteManifest(w http.ResponseWriter, r *http.Request) {
 		m, err = g.cfg.Meta.Manifest(ctx, t.repo.ID, rt.ref)
 		switch {
 		case err != nil:
-		case m.Chart != nil || m.ConfigMediaType == ConfigMediaType:
+		case m.Chart != nil || intake.IsChart(m):
 			err = g.cfg.Meta.DeleteManifest(ctx, t.repo.ID, m.Digest)
 		default:
 			err = g.cfg.Meta.DeleteTag(ctx, t.repo.ID, rt.ref)

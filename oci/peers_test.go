@@ -11,11 +11,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/internal/testutil/peers"
 	"github.com/chartd/chartd/storage"
 )
@@ -180,32 +180,16 @@ func TestHelmPullsChartMuseumUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	push := func(b []byte) storage.Descriptor {
-		d, err := h.store.Push(ctx, "", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	tgzDesc := push(tgz)
-	manifest, config, err := ChartManifest(info.Metadata, tgzDesc, nil, time.Now())
+	// The upload path: the intake builds and commits the OCI face.
+	up, err := intake.New(intake.Config{Blobs: h.store, Meta: h.meta.(intake.Meta)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	configDesc, manifestDesc := push(config), push(manifest)
-	tenant, err := h.meta.EnsureTenant(ctx, "cm")
-	if err != nil {
+	if _, err := up.Import(ctx, intake.Target{Tenant: "cm", Path: "cm"}, bytes.NewReader(tgz), nil); err != nil {
 		t.Fatal(err)
 	}
-	metaJSON, _ := json.Marshal(info.Metadata)
-	err = h.meta.(storage.Charts).PutChartVersion(ctx, storage.ChartVersion{
-		TenantID: tenant.ID, Name: "cmchart", Version: "2.0.0+abc",
-		Digest: tgzDesc.Digest, Size: tgzDesc.Size, Metadata: metaJSON, Created: time.Now(),
-		ManifestDigest: manifestDesc.Digest, ManifestSize: manifestDesc.Size,
-		ConfigDigest: configDesc.Digest, ConfigSize: configDesc.Size,
-	}, storage.PutOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if info.Metadata.Name != "cmchart" {
+		t.Fatalf("helm packaged %q", info.Metadata.Name)
 	}
 
 	out := t.TempDir()

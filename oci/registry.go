@@ -4,8 +4,14 @@
 // Blobs are stored once, under their digest, and are visible to a repository
 // only through a link row; every lookup a client can trigger goes through
 // the repository's links, so a blob's existence elsewhere is never revealed.
-// A manifest whose config media type is Helm's is a chart: its push writes
-// the chart version (the index face) in the same transaction as the manifest.
+// A manifest whose config media type is Helm's is a chart: its push goes
+// through the intake, which writes the chart version (the index face) in
+// the same transaction as the manifest.
+//
+// A repository's name is its tenant's path (the first --depth segments),
+// any path below it, and a last component: the repository, which for a
+// chart is its name. The metadata keeps repositories per path, the same
+// path the ChartMuseum API serves that chart's index.yaml under.
 package oci
 
 import (
@@ -16,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	// go-digest finds algorithms through crypto.Hash.Available.
@@ -25,6 +32,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -36,13 +44,16 @@ const (
 
 // PartStore holds the parts of resumable uploads.
 type PartStore interface {
-	// PutPart stores part number part (0-based) of an upload, replacing an
-	// earlier attempt at the same part, and returns the bytes written.
-	PutPart(ctx context.Context, uploadID string, part int, r io.Reader) (int64, error)
-	// ComposeParts commits parts 0..parts-1 as one blob that must hash to expected.
-	ComposeParts(ctx context.Context, uploadID string, parts int, expected digest.Digest) (storage.Descriptor, error)
-	// DeleteParts removes parts 0..parts-1.
-	DeleteParts(ctx context.Context, uploadID string, parts int) error
+	// PutPart stores a chunk of an upload under a part ID of its own, which
+	// it returns with the bytes written. The part counts only once the
+	// session lists it.
+	PutPart(ctx context.Context, uploadID string, r io.Reader) (part string, n int64, err error)
+	// DeletePart removes a part the session did not accept.
+	DeletePart(ctx context.Context, uploadID, part string) error
+	// ComposeParts commits the parts, in order, as one blob that must hash to expected.
+	ComposeParts(ctx context.Context, uploadID string, parts []string, expected digest.Digest) (storage.Descriptor, error)
+	// DeleteParts removes every part of the upload, accepted or not.
+	DeleteParts(ctx context.Context, uploadID string) error
 }
 
 // BlobStore is what the registry needs of the blob store. *storage.BlobStore
@@ -69,8 +80,9 @@ type Meta interface {
 type Config struct {
 	Blobs BlobStore
 	Meta  Meta
-	// Resolve maps a repository name to (tenant path, repository name within
-	// the tenant); the server derives it from --depth.
+	// Resolve maps a repository name to (tenant path, the rest of the name);
+	// the server derives it from --depth. The rest is a repository, or a
+	// path below the tenant and then a repository.
 	Resolve func(name string) (tenantPath, repo string, err error)
 	// Authorize decides one access question; nil allows it. Any error
 	// denies it: the registry answers 401 UNAUTHORIZED with Challenge's
@@ -81,12 +93,11 @@ type Config struct {
 	// Challenge writes the WWW-Authenticate header for a denied request (the
 	// registry then answers 401 UNAUTHORIZED).
 	Challenge func(w http.ResponseWriter, r *http.Request, name, action string)
-	// ValidateChart checks a chart pushed over OCI (the server plugs in
-	// provenance policy here); nil = accept. It may fill in cv's signer
-	// fields. An error rejects the push with 400 MANIFEST_INVALID, and its
-	// text is shown to the client.
-	ValidateChart func(ctx context.Context, tenantPath string, cv *storage.ChartVersion, chartTgz, prov []byte) error
-	Log           *slog.Logger
+	// Charts commits chart manifests (those whose config media type is
+	// Helm's): the same intake the ChartMuseum API uses applies its rules
+	// and writes both faces.
+	Charts ChartIntake
+	Log    *slog.Logger
 	// UploadTTL is how long an idle upload session lives (0: DefaultUploadTTL).
 	UploadTTL time.Duration
 	// MaxManifestSize bounds a manifest push (0: DefaultMaxManifestSize).
@@ -95,6 +106,14 @@ type Config struct {
 	// UNSUPPORTED, the spec's answer of a registry without deletion (an
 	// upload session can still be cancelled).
 	DisableDelete bool
+}
+
+// ChartIntake turns a pushed chart manifest into a chart version;
+// *intake.Intake is one.
+type ChartIntake interface {
+	// PushManifest applies every rule and commits both faces, returning
+	// the version's tag.
+	PushManifest(ctx context.Context, p intake.Push) (string, error)
 }
 
 // Actions passed to Config.Authorize.
@@ -140,6 +159,8 @@ func New(cfg Config) (*Registry, error) {
 		return nil, errors.New("oci: Config.Resolve is required")
 	case cfg.Authorize == nil:
 		return nil, errors.New("oci: Config.Authorize is required")
+	case cfg.Charts == nil:
+		return nil, errors.New("oci: Config.Charts is required")
 	}
 	if cfg.UploadTTL < 0 || cfg.MaxManifestSize < 0 {
 		return nil, errors.New("oci: UploadTTL and MaxManifestSize must not be negative")
@@ -236,27 +257,63 @@ func (g *Registry) base(w http.ResponseWriter, r *http.Request) {
 // target is a resolved, authorized repository.
 type target struct {
 	name       string // full repository name
-	tenantPath string
-	repoName   string // name within the tenant
-	tenant     storage.Tenant
-	repo       storage.Repository
+	tenantPath string // the tenant (the first --depth segments): what is authorized
+	// path is the repository path the repository lives under: name without
+	// its last component. It is the tenant's path or one below it, and is
+	// the same path the ChartMuseum API lists the repository's charts
+	// under, so a chart pushed to org/team/mychart is in
+	// /org/team/index.yaml.
+	path     string
+	repoName string // the last component: the repository within path (a chart's name)
+	tenant   storage.Tenant
+	repo     storage.Repository
+}
+
+// intakeTarget is where a chart pushed to t goes.
+func (t target) intakeTarget() intake.Target {
+	return intake.Target{Tenant: t.tenantPath, Path: t.path}
+}
+
+// locate maps name to its tenant, path and repository name, and applies
+// the naming rule to the path (the grammar itself was checked by the
+// route). It touches no storage.
+func (g *Registry) locate(name string) (target, error) {
+	tp, rest, err := g.cfg.Resolve(name)
+	if err != nil {
+		return target{}, err
+	}
+	t := target{name: name, tenantPath: tp, path: tp, repoName: rest}
+	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+		t.repoName = rest[i+1:]
+		if t.path != "" {
+			t.path += "/"
+		}
+		t.path += rest[:i]
+	}
+	if err := intake.CheckPath(t.path); err != nil {
+		return target{}, err
+	}
+	return t, nil
 }
 
 // resolve maps name to its tenant and checks that the request may do action
 // there, writing the challenge when it may not. It touches no storage, so a
 // denied caller learns nothing about what exists.
 func (g *Registry) resolve(w http.ResponseWriter, r *http.Request, name, action string) (target, error) {
-	tp, repo, err := g.cfg.Resolve(name)
+	t, err := g.locate(name)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
+		// A name the naming rule refuses can hold nothing: a read finds
+		// nothing there (so a client's HEAD, which carries no reason,
+		// does not stop it from reaching the write that says why).
+		if errors.Is(err, storage.ErrNotFound) || (action == ActionPull && errors.Is(err, intake.ErrInvalidName)) {
 			return target{}, fmt.Errorf("%w: %w", errNameUnknown, err)
 		}
 		return target{}, fmt.Errorf("%w: %q: %w", errNameInvalid, name, err)
 	}
-	if err := g.authorize(w, r, Access{Repository: name, Tenant: tp, Action: action}); err != nil {
+	if err := g.authorize(w, r, Access{Repository: name, Tenant: t.tenantPath, Action: action}); err != nil {
 		return target{}, err
 	}
-	return target{name: name, tenantPath: tp, repoName: repo}, nil
+	return t, nil
 }
 
 // authorize asks Config.Authorize and turns a refusal into the error the
@@ -284,9 +341,9 @@ func (g *Registry) open(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return t, err
 	}
 	if create {
-		t.tenant, err = g.cfg.Meta.EnsureTenant(ctx, t.tenantPath)
+		t.tenant, err = g.cfg.Meta.EnsureTenant(ctx, t.path)
 	} else {
-		t.tenant, err = g.cfg.Meta.Tenant(ctx, t.tenantPath)
+		t.tenant, err = g.cfg.Meta.Tenant(ctx, t.path)
 	}
 	if err != nil {
 		return t, notFound(err, errNameUnknown)

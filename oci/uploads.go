@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -118,15 +119,15 @@ func (g *Registry) mountSource(ctx context.Context, r *http.Request, t target, d
 	if validateName(from) != nil {
 		return storage.Descriptor{}, storage.ErrNotFound
 	}
-	tp, repoName, err := g.cfg.Resolve(from)
-	if err != nil || g.cfg.Authorize(r, Access{Repository: from, Tenant: tp, Action: ActionPull}) != nil {
+	st, err := g.locate(from)
+	if err != nil || g.cfg.Authorize(r, Access{Repository: from, Tenant: st.tenantPath, Action: ActionPull}) != nil {
 		return storage.Descriptor{}, storage.ErrNotFound
 	}
-	tenant, err := g.cfg.Meta.Tenant(ctx, tp)
+	tenant, err := g.cfg.Meta.Tenant(ctx, st.path)
 	if err != nil {
 		return storage.Descriptor{}, err
 	}
-	src, err := g.cfg.Meta.Repository(ctx, tenant.ID, repoName, false)
+	src, err := g.cfg.Meta.Repository(ctx, tenant.ID, st.repoName, false)
 	if err != nil {
 		return storage.Descriptor{}, err
 	}
@@ -301,31 +302,46 @@ func (g *Registry) patchUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 // appendPart stores body as the session's next part and advances the
-// session. want >= 0 is the length the client announced.
+// session. want >= 0 is the length the client announced. The part is
+// written under a key of its own and counts only once the offset's
+// compare-and-swap records it; a losing attempt's part is removed, so two
+// PATCHes racing for one offset can never overwrite the part the winner
+// was acknowledged for.
 func (g *Registry) appendPart(ctx context.Context, u storage.Upload, body io.Reader, want int64) (storage.Upload, error) {
-	n, err := g.cfg.Blobs.PutPart(ctx, u.ID, u.Parts, body)
+	part, n, err := g.cfg.Blobs.PutPart(ctx, u.ID, body)
 	if err != nil {
 		return u, err
 	}
 	if want >= 0 && n != want {
-		// The part stays as garbage at index u.Parts; the next attempt
-		// replaces it, and cleanup removes one index past the count.
+		g.dropPart(ctx, u, part)
 		return u, fmt.Errorf("%w: chunk of %d bytes, Content-Range says %d", errRangeInvalid, n, want)
 	}
-	from := u.Offset
 	next := u
 	next.Offset += n
-	next.Parts++
+	next.Parts = append(slices.Clip(u.Parts), part)
 	next.Updated = g.now()
-	if err := g.cfg.Meta.AdvanceUpload(ctx, next, from); err != nil {
+	if err := g.cfg.Meta.AdvanceUpload(ctx, next, u.Offset); err != nil {
+		g.dropPart(ctx, u, part)
 		if errors.Is(err, storage.ErrExists) {
 			// Another request advanced the session first: a client sending
-			// chunks concurrently. Ours is out of order by definition.
+			// chunks concurrently. Ours is out of order by definition; the
+			// 416 says where the session now ends, for the client to resume.
+			if cur, err := g.cfg.Meta.Upload(ctx, u.RepositoryID, u.ID); err == nil {
+				u = cur
+			}
 			return u, fmt.Errorf("%w: concurrent chunk", errRangeInvalid)
 		}
 		return u, notFound(err, errUploadUnknown)
 	}
 	return next, nil
+}
+
+// dropPart removes a part the session did not accept. A failure leaves it
+// for the end of the session, which removes every part, so it is logged.
+func (g *Registry) dropPart(ctx context.Context, u storage.Upload, part string) {
+	if err := g.cfg.Blobs.DeletePart(context.WithoutCancel(ctx), u.ID, part); err != nil {
+		g.log.WarnContext(ctx, "oci: removing a refused part", "upload", u.ID, "part", part, "err", err)
+	}
 }
 
 // rangeError answers a failed chunk; a 416 carries the session's state so
@@ -364,7 +380,7 @@ func (g *Registry) finishUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	var desc storage.Descriptor
 	switch {
-	case u.Parts == 0:
+	case len(u.Parts) == 0:
 		// Nothing staged: the body is the whole blob (POST then PUT, the
 		// common monolithic upload), so it streams straight into the store.
 		if body == nil {
@@ -391,7 +407,7 @@ func (g *Registry) finishUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, g.log, err)
 		return
 	}
-	if u.Parts == 0 {
+	if len(u.Parts) == 0 {
 		// Nothing in the bucket to remove: the link and the end of the
 		// session are one transaction.
 		err = blobRace(g.cfg.Meta.FinishUpload(ctx, u, desc), desc)
@@ -421,11 +437,11 @@ func (g *Registry) cancelUpload(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// removeUpload deletes a session's parts, then its row. One index past the
-// count is removed too: a chunk that failed its length check leaves a part
-// there.
+// removeUpload deletes a session's parts (every one under the session,
+// including attempts that never counted, and on a local disk its
+// directory), then its row.
 func (g *Registry) removeUpload(ctx context.Context, u storage.Upload) error {
-	if err := g.cfg.Blobs.DeleteParts(ctx, u.ID, u.Parts+1); err != nil {
+	if err := g.cfg.Blobs.DeleteParts(ctx, u.ID); err != nil {
 		return err
 	}
 	if err := g.cfg.Meta.DeleteUpload(ctx, u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {

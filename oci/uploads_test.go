@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/chartd/chartd/intake"
 )
 
 // TestUploadSurvivesRestart: the session lives in the database and its parts
@@ -76,7 +78,7 @@ func uploadParts(t *testing.T, h *harness) []string {
 func TestUploadExpiry(t *testing.T) { forEachBackend(t, testUploadExpiry) }
 
 func testUploadExpiry(t *testing.T, backend string) {
-	h := newHarnessOn(t, backend, func(c *Config) { c.UploadTTL = time.Hour })
+	h := newHarnessOn(t, backend, func(c *Config, _ *intake.Config) { c.UploadTTL = time.Hour })
 	ctx := context.Background()
 	resp, _ := h.do("POST", "/v2/org/app/blobs/uploads/", nil)
 	stale := resp.Header.Get("Location")
@@ -213,6 +215,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		"no meta":        func(c *Config) { c.Meta = nil },
 		"no resolve":     func(c *Config) { c.Resolve = nil },
 		"no authorize":   func(c *Config) { c.Authorize = nil },
+		"no charts":      func(c *Config) { c.Charts = nil },
 		"negative TTL":   func(c *Config) { c.UploadTTL = -1 },
 		"negative limit": func(c *Config) { c.MaxManifestSize = -1 },
 	} {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 	"github.com/chartd/chartd/internal/helmoci"
 	"github.com/chartd/chartd/repo"
 	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
@@ -27,12 +25,12 @@ import (
 	"oras.land/oras-go/v2/registry/remote/credentials"
 )
 
-// Helm's media types.
+// Helm's media types (defined once, in internal/helmoci).
 const (
 	ConfigMediaType           = helmoci.ConfigMediaType
 	ChartLayerMediaType       = helmoci.ChartLayerMediaType
 	ProvLayerMediaType        = helmoci.ProvLayerMediaType
-	LegacyChartLayerMediaType = "application/tar+gzip"
+	LegacyChartLayerMediaType = helmoci.LegacyChartLayerMediaType
 )
 
 // UnderscoreMessage is what Helm prints after a push or pull whose tag holds "_".
@@ -45,7 +43,7 @@ a plus (+) when pulling from a registry.`
 // More sentinel errors.
 var (
 	ErrStrictMode   = errors.New("strict mode enabled, ref basename and tag must match the chart name and version")
-	ErrNotHelmChart = errors.New("not a Helm chart")
+	ErrNotHelmChart = helmoci.ErrNotChart
 	ErrNoProv       = errors.New("no provenance layer")
 )
 
@@ -193,30 +191,27 @@ func Annotations(md *chart.Metadata, created time.Time) map[string]string {
 	return helmoci.Annotations(md, created)
 }
 
-// Manifest builds Helm's manifest for a chart (and optional provenance).
-// The manifest bytes are deterministic for the same inputs, so the same
-// package pushed by us or by Helm gets the same digest.
+// Manifest builds Helm's manifest for a chart (and optional provenance),
+// in the layout the server uses too (internal/helmoci). The manifest bytes
+// are deterministic for the same inputs, so the same package pushed by us
+// or by Helm gets the same digest.
 func Manifest(md *chart.Metadata, chartData, provData []byte, created time.Time) (manifest, config []byte, layers []ocispec.Descriptor, err error) {
-	config, err = json.Marshal(md)
+	config, err = helmoci.Config(md)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("encode chart config: %w", err)
+		return nil, nil, nil, err
 	}
-	layers = []ocispec.Descriptor{content.NewDescriptorFromBytes(ChartLayerMediaType, chartData)}
+	var prov *ocispec.Descriptor
 	if provData != nil {
-		layers = append(layers, content.NewDescriptorFromBytes(ProvLayerMediaType, provData))
+		d := content.NewDescriptorFromBytes(ProvLayerMediaType, provData)
+		prov = &d
 	}
-	sort.Slice(layers, func(i, j int) bool { return layers[i].Digest < layers[j].Digest })
-	m := ocispec.Manifest{
-		Versioned:   specs.Versioned{SchemaVersion: 2},
-		Config:      content.NewDescriptorFromBytes(ConfigMediaType, config),
-		Layers:      layers,
-		Annotations: Annotations(md, created),
-	}
+	m := helmoci.Manifest(md, content.NewDescriptorFromBytes(ConfigMediaType, config),
+		content.NewDescriptorFromBytes(ChartLayerMediaType, chartData), prov, created)
 	manifest, err = json.Marshal(m)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("encode manifest: %w", err)
 	}
-	return manifest, config, layers, nil
+	return manifest, config, m.Layers, nil
 }
 
 // Push uploads a packaged chart to ref ("oci://host/ns/name:version"; the
@@ -332,15 +327,15 @@ func (c *Client) Pull(ctx context.Context, ref Reference, withProv bool) (*PullR
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(mb, &m); err != nil {
-		return nil, fmt.Errorf("decode manifest: %w", err)
+	l, err := helmoci.ParseManifest(mb)
+	if errors.Is(err, helmoci.ErrInvalid) {
+		err = fmt.Errorf("%w: %w", ErrNotHelmChart, err)
 	}
-	if m.Config.MediaType != ConfigMediaType {
-		return nil, fmt.Errorf("%w: config media type %q", ErrNotHelmChart, m.Config.MediaType)
+	if err != nil {
+		return nil, err
 	}
-	res := &PullResult{Ref: ref.String(), ManifestDigest: desc.Digest}
-	cfg, err := content.FetchAll(ctx, r, m.Config)
+	res := &PullResult{Ref: ref.String(), ManifestDigest: desc.Digest, Legacy: l.Legacy}
+	cfg, err := content.FetchAll(ctx, r, l.Config)
 	if err != nil {
 		return nil, fmt.Errorf("fetch config: %w", err)
 	}
@@ -348,23 +343,8 @@ func (c *Client) Pull(ctx context.Context, ref Reference, withProv bool) (*PullR
 	if err := json.Unmarshal(cfg, res.Metadata); err != nil {
 		return nil, fmt.Errorf("decode config: %w", err)
 	}
-	var chartDesc, provDesc *ocispec.Descriptor
-	for i := range m.Layers {
-		switch m.Layers[i].MediaType {
-		case ChartLayerMediaType:
-			chartDesc = &m.Layers[i]
-		case LegacyChartLayerMediaType:
-			if chartDesc == nil {
-				chartDesc = &m.Layers[i]
-				res.Legacy = true
-			}
-		case ProvLayerMediaType:
-			provDesc = &m.Layers[i]
-		}
-	}
-	if chartDesc == nil {
-		return nil, fmt.Errorf("%w: manifest does not contain a layer with mediatype %s", ErrNotHelmChart, ChartLayerMediaType)
-	}
+	// Layers Helm does not know (l.Other) are ignored, as Helm's pull does.
+	chartDesc, provDesc := &l.Chart, l.Prov
 	if res.Chart, err = fetchLayer(ctx, r, *chartDesc); err != nil {
 		return nil, err
 	}

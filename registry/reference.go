@@ -10,6 +10,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	orasregistry "oras.land/oras-go/v2/registry"
+
+	"github.com/chartd/chartd/internal/helmoci"
 )
 
 // Scheme prefixes an OCI chart reference on the command line.
@@ -51,7 +53,7 @@ func ParseReference(raw string) (Reference, error) {
 			s = s[:slash+c]
 		}
 	}
-	tag = strings.ReplaceAll(tag, "+", "_")
+	tag = helmoci.Tag(tag)
 	full := s
 	switch {
 	case digest != "":
@@ -94,10 +96,10 @@ func (r Reference) target() string {
 }
 
 // TagToVersion maps an OCI tag back to a chart version ("_" → "+").
-func TagToVersion(tag string) string { return strings.ReplaceAll(tag, "_", "+") }
+func TagToVersion(tag string) string { return helmoci.Version(tag) }
 
 // VersionToTag maps a chart version to an OCI tag ("+" → "_").
-func VersionToTag(v string) string { return strings.ReplaceAll(v, "+", "_") }
+func VersionToTag(v string) string { return helmoci.Tag(v) }
 
 // SemverTags maps tags to versions, keeps the strict semantic versions and
 // sorts them newest first, as Helm lists a chart's versions.

@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -14,8 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/internal/testutil/charttest"
+	"github.com/chartd/chartd/internal/testutil/ocitest"
 	"github.com/chartd/chartd/registry"
-	"github.com/chartd/chartd/registry/registrytest"
 )
 
 func TestParseReference(t *testing.T) {
@@ -128,15 +130,16 @@ func TestAnnotations(t *testing.T) {
 
 func TestPushPullRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	_, host := registrytest.Start(t, "", "")
+	host := ocitest.Start(t, "", "").Host
 	c, err := registry.New(registry.Options{CredentialsFile: filepath.Join(t.TempDir(), "config.json"), PlainHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	md := testMeta()
-	data, prov := []byte("chart-bytes"), []byte("prov-bytes")
+	// A real archive: the registry is chartd's own, which checks charts.
+	data, prov := charttest.Chart(md.Name, md.Version, nil), []byte("prov-bytes")
 	created := time.Unix(1700000000, 0)
-	ref, err := registry.ParseReference("oci://" + host + "/charts/demo:" + md.Version)
+	ref, err := registry.ParseReference("oci://" + host + "/org/demo:" + md.Version)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +147,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Ref != host+"/charts/demo:1.2.3_meta" {
+	if res.Ref != host+"/org/demo:1.2.3_meta" {
 		t.Errorf("Ref = %q", res.Ref)
 	}
 	// The manifest digest is a pure function of the inputs.
@@ -156,7 +159,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 		t.Errorf("digest %s, want %s", res.ManifestDigest, want)
 	}
 
-	unversioned, _ := registry.ParseReference("oci://" + host + "/charts/demo")
+	unversioned, _ := registry.ParseReference("oci://" + host + "/org/demo")
 	resolved, err := c.ResolveVersion(ctx, unversioned, "")
 	if err != nil {
 		t.Fatal(err)
@@ -168,14 +171,14 @@ func TestPushPullRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got.Chart) != "chart-bytes" || string(got.Prov) != "prov-bytes" || got.ManifestDigest != res.ManifestDigest {
+	if !bytes.Equal(got.Chart, data) || string(got.Prov) != "prov-bytes" || got.ManifestDigest != res.ManifestDigest {
 		t.Errorf("pull = %q %q %s", got.Chart, got.Prov, got.ManifestDigest)
 	}
 	if got.Metadata.Name != "demo" || got.Metadata.Version != "1.2.3+meta" {
 		t.Errorf("metadata %+v", got.Metadata)
 	}
-	byDigest, _ := registry.ParseReference("oci://" + host + "/charts/demo@" + res.ManifestDigest.String())
-	if got, err := c.Pull(ctx, byDigest, false); err != nil || string(got.Chart) != "chart-bytes" || got.Prov != nil {
+	byDigest, _ := registry.ParseReference("oci://" + host + "/org/demo@" + res.ManifestDigest.String())
+	if got, err := c.Pull(ctx, byDigest, false); err != nil || !bytes.Equal(got.Chart, data) || got.Prov != nil {
 		t.Errorf("pull by digest: %v", err)
 	}
 
@@ -189,7 +192,7 @@ func digestOf(b []byte) string { return "sha256:" + sha256hex(b) }
 
 func TestLoginStoresDockerCredentials(t *testing.T) {
 	ctx := context.Background()
-	_, host := registrytest.Start(t, "alice", "s3cret")
+	host := ocitest.Start(t, "alice", "s3cret").Host
 	cfg := filepath.Join(t.TempDir(), "registry", "config.json")
 	c, err := registry.New(registry.Options{CredentialsFile: cfg, PlainHTTP: true})
 	if err != nil {
@@ -229,8 +232,9 @@ func TestLoginStoresDockerCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := &chart.Metadata{APIVersion: "v2", Name: "demo", Version: "0.1.0"}
+	tgz := charttest.Chart("demo", "0.1.0", nil)
 	ref, _ := registry.ParseReference("oci://" + host + "/demo:0.1.0")
-	if _, err := c2.Push(ctx, ref, md, []byte("x"), nil, time.Now()); err != nil {
+	if _, err := c2.Push(ctx, ref, md, tgz, nil, time.Now()); err != nil {
 		t.Fatalf("push with stored credentials: %v", err)
 	}
 	if err := c2.Logout(ctx, host); err != nil {
@@ -241,7 +245,7 @@ func TestLoginStoresDockerCredentials(t *testing.T) {
 		t.Fatalf("logout left credentials: %s", b)
 	}
 	c3, _ := registry.New(registry.Options{CredentialsFile: cfg, PlainHTTP: true})
-	if _, err := c3.Push(ctx, ref, md, []byte("x"), nil, time.Now()); err == nil {
+	if _, err := c3.Push(ctx, ref, md, tgz, nil, time.Now()); err == nil {
 		t.Fatal("push after logout succeeded")
 	}
 }

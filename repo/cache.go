@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chartd/chartd/index"
 	"github.com/chartd/chartd/internal/helmpath"
 )
 
@@ -22,8 +23,8 @@ import (
 const indexAccept = "application/json, */*;q=0.8"
 
 // searchCacheVersion changes whenever the parsed-cache layout changes, so an
-// old cache is rebuilt instead of misread.
-const searchCacheVersion = 2
+// old cache is rebuilt instead of misread. (3: index.Compact.)
+const searchCacheVersion = 3
 
 // Cache is Helm's repository cache directory ($HELM_REPOSITORY_CACHE).
 type Cache struct {
@@ -56,7 +57,7 @@ func (c Cache) logger() *slog.Logger {
 
 // Update downloads the repository's index into the cache: the raw bytes as
 // Helm stores them, the chart-name list, and the parsed cache.
-func (c Cache) Update(ctx context.Context, e *Entry, timeout time.Duration) (*IndexFile, error) {
+func (c Cache) Update(ctx context.Context, e *Entry, timeout time.Duration) (*index.Compact, error) {
 	opts := OptionsFor(e)
 	opts.Timeout = timeout
 	g, err := NewGetter(opts)
@@ -81,7 +82,7 @@ func (c Cache) Update(ctx context.Context, e *Entry, timeout time.Duration) (*In
 	if notModified {
 		return prev.Index, nil
 	}
-	idx, err := ParseIndex(data)
+	idx, err := index.LoadCompact(data)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +111,7 @@ type parsedCache struct {
 	Version int
 	// Digest is the sha256 of the index file the cache was parsed from.
 	Digest [32]byte
-	Index  *IndexFile
+	Index  *index.Compact
 	// ETag and URL are the server's validator for the index, when it gave one.
 	ETag, URL string
 }
@@ -129,7 +130,7 @@ func (c Cache) writeParsed(name string, pc parsedCache) error {
 // carries that digest, decodes the compact cache instead of re-parsing the
 // index; otherwise (real Helm updated the file, or no cache yet) it parses
 // the index and refreshes the parsed cache.
-func (c Cache) Load(name string) (*IndexFile, error) {
+func (c Cache) Load(name string) (*index.Compact, error) {
 	pc, err := c.loadParsed(name)
 	if err != nil {
 		return nil, err
@@ -141,7 +142,7 @@ func (c Cache) Load(name string) (*IndexFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx, err := ParseIndex(data)
+	idx, err := index.LoadCompact(data)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +177,7 @@ func (c Cache) loadParsed(name string) (*parsedCache, error) {
 		return nil, nil
 	}
 	if pc.Index.Entries == nil {
-		pc.Index.Entries = map[string][]*ChartVersion{}
+		pc.Index.Entries = map[string][]*index.Summary{}
 	}
 	return &pc, nil
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/chartd/chartd/index"
 )
 
 // UserAgent is sent on every request, in Helm's form, so that servers that
@@ -183,7 +185,7 @@ func ResolveReferenceURL(baseURL, refURL string) (string, error) {
 
 // FetchIndex downloads and parses the index of the repository at repoURL
 // (JSON preferred), for one-off lookups that do not go through the cache.
-func (g *Getter) FetchIndex(ctx context.Context, repoURL string) (*IndexFile, error) {
+func (g *Getter) FetchIndex(ctx context.Context, repoURL string) (*index.Compact, error) {
 	u, err := ResolveReferenceURL(repoURL, "index.yaml")
 	if err != nil {
 		return nil, err
@@ -192,5 +194,5 @@ func (g *Getter) FetchIndex(ctx context.Context, repoURL string) (*IndexFile, er
 	if err != nil {
 		return nil, err
 	}
-	return ParseIndex(data)
+	return index.LoadCompact(data)
 }

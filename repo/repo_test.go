@@ -2,8 +2,6 @@ package repo_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"sigs.k8s.io/yaml"
 
 	"github.com/chartd/chartd/repo"
 )
@@ -114,108 +111,6 @@ func FuzzLoadFile(f *testing.F) {
 	})
 }
 
-func TestParseIndexYAMLAndJSONAgree(t *testing.T) {
-	y, err := os.ReadFile("testdata/index.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromYAML, err := repo.ParseIndex(y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := yaml.YAMLToJSON(y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromJSON, err := repo.ParseIndex(j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(fromYAML, fromJSON); diff != "" {
-		t.Errorf("YAML and JSON parse differ (-yaml +json):\n%s", diff)
-	}
-	var versions []string
-	for _, cv := range fromYAML.Entries["alpine"] {
-		versions = append(versions, cv.Version)
-	}
-	// Sorted newest first; the non-semver entry is dropped as Helm does.
-	if diff := cmp.Diff([]string{"0.10.0-rc.1", "0.2.0", "0.1.0"}, versions); diff != "" {
-		t.Errorf("alpine versions (-want +got):\n%s", diff)
-	}
-	if fromYAML.ServerInfo == nil || fromYAML.ServerInfo.ContextPath != "/ctx" {
-		t.Errorf("serverInfo = %+v", fromYAML.ServerInfo)
-	}
-}
-
-func TestParseIndexErrors(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		want error
-	}{
-		{"", repo.ErrEmptyIndex},
-		{"  \n", repo.ErrEmptyIndex},
-		{"entries: {}\n", repo.ErrNoAPIVersion},
-		{`{"entries":{}}`, repo.ErrNoAPIVersion},
-	} {
-		if _, err := repo.ParseIndex([]byte(tt.in)); !errors.Is(err, tt.want) {
-			t.Errorf("ParseIndex(%q) = %v, want %v", tt.in, err, tt.want)
-		}
-	}
-	if _, err := repo.ParseIndex([]byte("apiVersion: [")); err == nil {
-		t.Error("broken YAML parsed")
-	}
-}
-
-func FuzzParseIndex(f *testing.F) {
-	seed, _ := os.ReadFile("testdata/index.yaml")
-	f.Add(seed)
-	f.Add([]byte(`{"apiVersion":"v1","entries":{"a":[{"name":"a","version":"1.0.0"}]}}`))
-	f.Add([]byte("apiVersion: v1\nentries:\n  a: [null, {name: a, version: x}]\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		idx, err := repo.ParseIndex(data)
-		if err != nil {
-			return
-		}
-		if idx.APIVersion == "" {
-			t.Fatal("parsed an index without apiVersion")
-		}
-		for name, cvs := range idx.Entries {
-			for _, cv := range cvs {
-				if cv == nil || cv.Name == "" {
-					t.Fatalf("kept an invalid entry under %q", name)
-				}
-			}
-			_, _ = idx.Get(name, "")
-		}
-	})
-}
-
-func TestIndexGet(t *testing.T) {
-	y, _ := os.ReadFile("testdata/index.yaml")
-	idx, err := repo.ParseIndex(y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct{ name, version, want string }{
-		{"alpine", "", "0.2.0"},
-		{"alpine", "0.1.0", "0.1.0"},
-		{"alpine", ">0.0.0-0", "0.10.0-rc.1"},
-		{"alpine", "~0.1", "0.1.0"},
-		{"alpine", "0.10.0-rc.1", "0.10.0-rc.1"},
-	} {
-		cv, err := idx.Get(tt.name, tt.version)
-		if err != nil || cv.Version != tt.want {
-			t.Errorf("Get(%s, %q) = %v, %v; want %s", tt.name, tt.version, cv, err, tt.want)
-		}
-	}
-	if _, err := idx.Get("nope", ""); !errors.Is(err, repo.ErrNoChartName) {
-		t.Errorf("Get(nope) err = %v", err)
-	}
-	if _, err := idx.Get("alpine", "9.9.9"); !errors.Is(err, repo.ErrNoChartVersion) || err.Error() != "no chart version found for alpine-9.9.9" {
-		t.Errorf("Get(alpine, 9.9.9) err = %v", err)
-	}
-}
-
 func TestResolveReferenceURL(t *testing.T) {
 	for _, tt := range []struct{ base, ref, want string }{
 		{"http://r.example/charts", "a-1.0.0.tgz", "http://r.example/charts/a-1.0.0.tgz"},
@@ -230,14 +125,4 @@ func TestResolveReferenceURL(t *testing.T) {
 			t.Errorf("ResolveReferenceURL(%q, %q) = %q, %v; want %q", tt.base, tt.ref, got, err, tt.want)
 		}
 	}
-}
-
-func ExampleParseIndex() {
-	idx, err := repo.ParseIndex([]byte(`{"apiVersion":"v1","entries":{"demo":[{"name":"demo","version":"1.0.0"},{"name":"demo","version":"1.1.0"}]}}`))
-	if err != nil {
-		panic(err)
-	}
-	cv, _ := idx.Get("demo", "")
-	fmt.Println(cv.Name, cv.Version)
-	// Output: demo 1.1.0
 }

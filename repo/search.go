@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/chartd/chartd/index"
 )
 
 // searchSep separates the fields of a search line; a match's score is the
@@ -22,7 +24,7 @@ type Result struct {
 	// Name is "<repo>/<chart>".
 	Name  string
 	Score int
-	Chart *ChartVersion
+	Chart *index.Summary
 
 	version *semver.Version
 }
@@ -31,7 +33,7 @@ type searchLine struct {
 	name  string
 	text  string
 	lower string
-	cv    *ChartVersion
+	cv    *index.Summary
 	ver   *semver.Version
 }
 
@@ -42,7 +44,7 @@ type SearchIndex struct {
 
 // AddRepo adds a repository's charts: every version when all is set, else
 // the newest of each chart.
-func (s *SearchIndex) AddRepo(repoName string, idx *IndexFile, all bool) {
+func (s *SearchIndex) AddRepo(repoName string, idx *index.Compact, all bool) {
 	for chartName, cvs := range idx.Entries {
 		if len(cvs) == 0 {
 			continue

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/chartd/chartd/index"
 	"github.com/chartd/chartd/repo"
 )
 
@@ -15,7 +16,7 @@ func searchFixture(t *testing.T) *repo.SearchIndex {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := repo.ParseIndex(y)
+	idx, err := index.LoadCompact(y)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -399,7 +399,7 @@ func (s *Server) handleProvUpload(w http.ResponseWriter, r *http.Request, rt Rou
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadSize)
 	var prov []byte
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		form, err := s.readUpload(r.Context(), r)
+		form, err := s.readUpload(r.Context(), r, rt)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -417,8 +417,8 @@ func (s *Server) handleProvUpload(w http.ResponseWriter, r *http.Request, rt Rou
 		}
 		prov = b
 	}
-	if err := s.attachProv(r.Context(), rt.Repo, prov, s.overwriteAllowed(r)); err != nil {
-		s.writeError(w, r, err)
+	if err := s.intake.AttachProv(r.Context(), rt.target(), prov, s.forceAllowed(r)); err != nil {
+		s.writeError(w, r, provError(err))
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]bool{"saved": true})

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/chartd/chartd/intake"
 )
 
 // Config is chartd's whole configuration. It is filled from defaults, then
@@ -180,12 +182,15 @@ func (c *Config) Validate() error {
 	if c.TokenTTL <= 0 {
 		add("token-ttl must be positive")
 	}
-	if !validPolicy(c.SignaturePolicy) {
+	if !intake.ValidPolicy(c.SignaturePolicy) {
 		add("signature-policy %q must be off, verify or required", c.SignaturePolicy)
 	}
 	for path, tc := range c.Tenants {
-		if !validPolicy(tc.SignaturePolicy) {
+		if !intake.ValidPolicy(tc.SignaturePolicy) {
 			add("tenant %q: signature policy %q must be off, verify or required", path, tc.SignaturePolicy)
+		}
+		if err := intake.CheckPath(path); err != nil {
+			add("tenant %q: %v", path, err)
 		}
 	}
 	if c.SigningPassphraseFile != "" && c.SigningKey == "" {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/provenance"
 	"github.com/chartd/chartd/storage"
 )
@@ -60,6 +61,14 @@ func statusRules() []statusRule {
 		{chart.ErrInvalidChart, http.StatusBadRequest, ""},
 		{chart.ErrBadArchive, http.StatusBadRequest, ""},
 		{chart.ErrTooLarge, http.StatusRequestEntityTooLarge, ""},
+		// The intake's verdicts, whose text says what to change.
+		{intake.ErrInvalidName, http.StatusBadRequest, ""},
+		{intake.ErrInvalidVersion, http.StatusBadRequest, ""},
+		{intake.ErrUnsigned, http.StatusBadRequest, ""},
+		{intake.ErrSignature, http.StatusBadRequest, ""},
+		{intake.ErrMismatch, http.StatusBadRequest, ""},
+		{intake.ErrManifest, http.StatusBadRequest, ""},
+		{intake.ErrNoChart, http.StatusBadRequest, ""},
 		{provenance.ErrMalformed, http.StatusBadRequest, ""},
 		{provenance.ErrUnknownSigner, http.StatusBadRequest, ""},
 		{provenance.ErrBadSignature, http.StatusBadRequest, ""},

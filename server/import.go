@@ -11,13 +11,14 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
+	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/storage"
 )
 
 // importMarker records in the bucket that a ChartMuseum layout was adopted,
 // so later starts skip the scan and start-up stays independent of the
 // number of charts.
-const importMarker = "_chartd/imported"
+const importMarker = storage.ImportedKey
 
 // ImportIfFresh adopts a ChartMuseum storage layout the first time chartd
 // starts on a bucket, and never again.
@@ -39,7 +40,10 @@ func (s *Server) ImportIfFresh(ctx context.Context, st *Stores) (int, error) {
 
 // Import adopts every chart found in a ChartMuseum storage layout
 // (<tenant path>/<name>-<version>.tgz with optional .prov) without moving or
-// deleting anything. Versions already known are left alone.
+// deleting anything, through the intake: under the rules an upload obeys,
+// signature policy included. Versions already known are left alone; a
+// chart the rules refuse is logged with the reason and stays where it is,
+// so a later `chartd import` can adopt it once the rule is met.
 func (s *Server) Import(ctx context.Context) (int, error) {
 	b, err := s.openBucket(ctx)
 	if err != nil {
@@ -57,16 +61,6 @@ func (s *Server) openBucket(ctx context.Context) (*blob.Bucket, error) {
 	return blob.OpenBucket(ctx, u)
 }
 
-// chartdKey reports keys that are chartd's own, not ChartMuseum's.
-func chartdKey(key string) bool {
-	for _, p := range []string{"blobs/", "_tmp/", "_uploads/", "_chartd/", "uploads/"} {
-		if strings.HasPrefix(key, p) {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) importFrom(ctx context.Context, b *blob.Bucket) (int, error) {
 	it := b.List(&blob.ListOptions{})
 	imported := 0
@@ -78,17 +72,18 @@ func (s *Server) importFrom(ctx context.Context, b *blob.Bucket) (int, error) {
 		if err != nil {
 			return imported, fmt.Errorf("list storage: %w", err)
 		}
-		if obj.IsDir || chartdKey(obj.Key) || !strings.HasSuffix(obj.Key, ".tgz") {
+		if obj.IsDir || storage.ChartdKey(obj.Key) || !strings.HasSuffix(obj.Key, ".tgz") {
 			continue
 		}
 		repo := path.Dir(obj.Key)
 		if repo == "." {
 			repo = ""
 		}
-		if !s.tenantDepthOK(repo) {
+		tenant, below := s.importTenant(repo)
+		if !below {
 			continue
 		}
-		ok, err := s.importOne(ctx, b, repo, obj.Key)
+		ok, err := s.importOne(ctx, b, intake.Target{Tenant: tenant, Path: repo}, obj.Key)
 		if err != nil {
 			// A broken file in the old store must not stop the adoption of
 			// the rest; it is reported and left where it is.
@@ -101,34 +96,37 @@ func (s *Server) importFrom(ctx context.Context, b *blob.Bucket) (int, error) {
 	}
 }
 
-func (s *Server) tenantDepthOK(repo string) bool {
+// importTenant is the tenant of a directory of the layout: its first
+// --depth segments (deeper directories are repository paths below it, as
+// an OCI push would make them); ok is false for a directory above the
+// tenants, which holds no charts.
+func (s *Server) importTenant(repo string) (string, bool) {
 	if s.cfg.DepthDynamic {
-		return true
+		return repo, true
 	}
-	n := 0
+	var segs []string
 	if repo != "" {
-		n = len(strings.Split(repo, "/"))
+		segs = strings.Split(repo, "/")
 	}
-	return n == s.cfg.Depth
+	if len(segs) < s.cfg.Depth {
+		return "", false
+	}
+	return strings.Join(segs[:s.cfg.Depth], "/"), true
 }
 
-func (s *Server) importOne(ctx context.Context, b *blob.Bucket, repo, key string) (bool, error) {
-	r, err := b.NewReader(ctx, key, nil)
-	if err != nil {
-		return false, err
-	}
-	rc, err := s.receiveChart(ctx, io.LimitReader(r, s.cfg.MaxUploadSize+1))
-	r.Close()
-	if err != nil {
-		return false, err
-	}
+func (s *Server) importOne(ctx context.Context, b *blob.Bucket, t intake.Target, key string) (bool, error) {
 	var prov []byte
 	if p, err := b.ReadAll(ctx, key+".prov"); err == nil {
 		prov = p
 	} else if gcerrors.Code(err) != gcerrors.NotFound {
 		return false, err
 	}
-	err = s.saveChart(ctx, repo, rc, prov, saveOptions{adopt: true})
+	r, err := b.NewReader(ctx, key, nil)
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	_, err = s.intake.Import(ctx, t, r, prov)
 	if errors.Is(err, storage.ErrExists) {
 		return false, nil
 	}

@@ -26,8 +26,14 @@ const (
 
 // Route is a parsed ChartMuseum request path.
 type Route struct {
-	Kind    Kind
-	Repo    string // tenant path, "" at depth 0
+	Kind Kind
+	// Tenant is the tenant's path, "" at depth 0: who may do what, and the
+	// signature policy, keys and quota, are the tenant's.
+	Tenant string
+	// Repo is the repository path: the tenant's, or a path below it (a
+	// chart pushed over OCI to oci://host/org at --depth=0 is listed in
+	// /org/index.yaml). Charts are stored and listed per repository path.
+	Repo    string
 	Name    string // chart name (KindAPIChart and deeper)
 	Version string // chart version (KindAPIVersion and deeper)
 	File    string // file name (KindChartFile) or key fingerprint (KindAPIKey)
@@ -43,9 +49,13 @@ type Tenancy struct {
 }
 
 // Parse splits a path (context path already stripped) into a Route. With a
-// fixed depth, the tenant is exactly Depth segments; with dynamic depth it is
-// whatever precedes the route's own keywords, taking the shortest tenant
-// that yields a valid route (as ChartMuseum's dynamic matcher does).
+// fixed depth, the tenant is exactly Depth segments, and any segments
+// between it and the route's own keywords are a repository path below the
+// tenant, the shortest that yields a valid route (so every route of the
+// tenant itself keeps its meaning); with dynamic depth the tenant is
+// whatever precedes the keywords, the shortest that yields a valid route
+// (as ChartMuseum's dynamic matcher does). Keys belong to a tenant, never
+// to a path below it.
 func (t Tenancy) Parse(path string) (Route, error) {
 	if !strings.HasPrefix(path, "/") {
 		return Route{}, ErrNoRoute
@@ -71,15 +81,20 @@ func (t Tenancy) Parse(path string) (Route, error) {
 			return Route{}, false
 		}
 		r.Repo = strings.Join(segs[:depth], "/")
+		r.Tenant = r.Repo
+		if !t.Dynamic {
+			r.Tenant = strings.Join(segs[:t.Depth], "/")
+			if depth > t.Depth && (r.Kind == KindAPIKeys || r.Kind == KindAPIKey) {
+				return Route{}, false
+			}
+		}
 		return r, true
 	}
+	first := 0
 	if !t.Dynamic {
-		if r, ok := try(t.Depth); ok {
-			return r, nil
-		}
-		return Route{}, ErrNoRoute
+		first = t.Depth
 	}
-	for d := 0; d <= len(segs); d++ {
+	for d := first; d <= len(segs); d++ {
 		if r, ok := try(d); ok {
 			return r, nil
 		}

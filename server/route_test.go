@@ -24,17 +24,21 @@ func TestTenancyParse(t *testing.T) {
 		{"root templates", Tenancy{}, "/api/charts/a/1.0.0/templates", Route{Kind: KindAPITemplates, Name: "a", Version: "1.0.0"}, false},
 		{"root values", Tenancy{}, "/api/charts/a/1.0.0/values", Route{Kind: KindAPIValues, Name: "a", Version: "1.0.0"}, false},
 		{"root prov", Tenancy{}, "/api/prov", Route{Kind: KindAPIProv}, false},
-		{"depth 2 index", Tenancy{Depth: 2}, "/org/team/index.yaml", Route{Kind: KindIndex, Repo: "org/team"}, false},
-		{"depth 2 api", Tenancy{Depth: 2}, "/api/org/team/charts/a/1.0.0", Route{Kind: KindAPIVersion, Repo: "org/team", Name: "a", Version: "1.0.0"}, false},
+		{"depth 2 index", Tenancy{Depth: 2}, "/org/team/index.yaml", Route{Kind: KindIndex, Tenant: "org/team", Repo: "org/team"}, false},
+		{"depth 2 api", Tenancy{Depth: 2}, "/api/org/team/charts/a/1.0.0", Route{Kind: KindAPIVersion, Tenant: "org/team", Repo: "org/team", Name: "a", Version: "1.0.0"}, false},
 		{"depth 2 too shallow", Tenancy{Depth: 2}, "/org/index.yaml", Route{}, true},
-		{"depth 1 too deep", Tenancy{Depth: 1}, "/a/b/index.yaml", Route{}, true},
-		{"depth 0 tenant given", Tenancy{}, "/org/index.yaml", Route{}, true},
+		{"depth 1 path below the tenant", Tenancy{Depth: 1}, "/a/b/index.yaml", Route{Kind: KindIndex, Tenant: "a", Repo: "a/b"}, false},
+		{"depth 0 path", Tenancy{}, "/org/index.yaml", Route{Kind: KindIndex, Repo: "org"}, false},
+		{"depth 0 path chart", Tenancy{}, "/org/charts/a-1.0.0.tgz", Route{Kind: KindChartFile, Repo: "org", File: "a-1.0.0.tgz"}, false},
+		{"depth 0 path api", Tenancy{}, "/api/org/sub/charts/a/1.0.0", Route{Kind: KindAPIVersion, Repo: "org/sub", Name: "a", Version: "1.0.0"}, false},
+		{"depth 0 tenant routes win", Tenancy{}, "/api/charts/charts/x", Route{Kind: KindAPIVersion, Name: "charts", Version: "x"}, false},
+		{"depth 1 path keys", Tenancy{Depth: 1}, "/api/t/sub/keys", Route{}, true},
 		{"dynamic root", Tenancy{Dynamic: true}, "/index.yaml", Route{Kind: KindIndex}, false},
-		{"dynamic deep", Tenancy{Dynamic: true}, "/a/b/c/index.yaml", Route{Kind: KindIndex, Repo: "a/b/c"}, false},
-		{"dynamic api", Tenancy{Dynamic: true}, "/api/a/b/charts", Route{Kind: KindAPICharts, Repo: "a/b"}, false},
-		{"dynamic shortest tenant wins", Tenancy{Dynamic: true}, "/api/a/charts/x/1.0.0", Route{Kind: KindAPIVersion, Repo: "a", Name: "x", Version: "1.0.0"}, false},
-		{"keys", Tenancy{Depth: 1}, "/api/t/keys", Route{Kind: KindAPIKeys, Repo: "t"}, false},
-		{"key", Tenancy{Depth: 1}, "/api/t/keys/ABCD", Route{Kind: KindAPIKey, Repo: "t", File: "ABCD"}, false},
+		{"dynamic deep", Tenancy{Dynamic: true}, "/a/b/c/index.yaml", Route{Kind: KindIndex, Tenant: "a/b/c", Repo: "a/b/c"}, false},
+		{"dynamic api", Tenancy{Dynamic: true}, "/api/a/b/charts", Route{Kind: KindAPICharts, Tenant: "a/b", Repo: "a/b"}, false},
+		{"dynamic shortest tenant wins", Tenancy{Dynamic: true}, "/api/a/charts/x/1.0.0", Route{Kind: KindAPIVersion, Tenant: "a", Repo: "a", Name: "x", Version: "1.0.0"}, false},
+		{"keys", Tenancy{Depth: 1}, "/api/t/keys", Route{Kind: KindAPIKeys, Tenant: "t", Repo: "t"}, false},
+		{"key", Tenancy{Depth: 1}, "/api/t/keys/ABCD", Route{Kind: KindAPIKey, Tenant: "t", Repo: "t", File: "ABCD"}, false},
 		{"dot dot", Tenancy{Dynamic: true}, "/../index.yaml", Route{}, true},
 		{"dot", Tenancy{Depth: 1}, "/./index.yaml", Route{}, true},
 		{"double slash", Tenancy{Dynamic: true}, "/a//index.yaml", Route{}, true},
@@ -81,12 +85,18 @@ func FuzzTenancyParse(f *testing.F) {
 		}
 		if !dynamic {
 			n := 0
-			if r.Repo != "" {
-				n = len(strings.Split(r.Repo, "/"))
+			if r.Tenant != "" {
+				n = len(strings.Split(r.Tenant, "/"))
 			}
 			if n != depth {
-				t.Fatalf("Parse(%q) tenant %q has %d segments, want %d", path, r.Repo, n, depth)
+				t.Fatalf("Parse(%q) tenant %q has %d segments, want %d", path, r.Tenant, n, depth)
 			}
+		} else if r.Tenant != r.Repo {
+			t.Fatalf("Parse(%q) with dynamic depth: tenant %q is not the repository path %q", path, r.Tenant, r.Repo)
+		}
+		// The repository path is the tenant's or one below it.
+		if r.Repo != r.Tenant && r.Tenant != "" && !strings.HasPrefix(r.Repo, r.Tenant+"/") {
+			t.Fatalf("Parse(%q): repository path %q is not below tenant %q", path, r.Repo, r.Tenant)
 		}
 	})
 }

@@ -78,7 +78,7 @@ func NewWithStores(cfg Config, st *Stores, log *slog.Logger) (*Server, *oci.Regi
 		Resolve:         s.resolveOCI,
 		Authorize:       s.authorizeOCI,
 		Challenge:       s.challengeOCI,
-		ValidateChart:   s.validateOCIChart,
+		Charts:          s.intake,
 		Log:             log,
 		UploadTTL:       cfg.UploadTTL,
 		MaxManifestSize: 4 << 20,

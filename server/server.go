@@ -4,9 +4,7 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,20 +13,21 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/chart"
-	"github.com/chartd/chartd/oci"
+	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/storage"
 )
 
 // Version is chartd's version, reported by /info.
 const Version = "0.1.0"
 
-// Meta is what the server needs of the metadata database.
+// Meta is what the server needs of the metadata database: the intake's
+// part, and the reads and deletes of chart versions.
 type Meta interface {
-	storage.Tenants
-	storage.Charts
+	intake.Meta
+	ChartVersions(ctx context.Context, tenantID int64, name string) ([]storage.ChartVersion, error)
+	DeleteChartVersion(ctx context.Context, tenantID int64, name, version string) error
 }
 
 // Blobs is what the server needs of the blob store.
@@ -49,6 +48,7 @@ type Server struct {
 	limits  chart.Limits
 	index   *indexCache
 	policy  *policy
+	intake  *intake.Intake
 	metrics *metrics
 	handler http.Handler
 	started time.Time
@@ -88,6 +88,22 @@ func New(cfg Config, opt Options) (*Server, error) {
 	s.metrics = newMetrics()
 	s.index = newIndexCache(s)
 	if s.policy, err = newPolicy(&cfg, opt.Log); err != nil {
+		return nil, err
+	}
+	s.intake, err = intake.New(intake.Config{
+		Blobs:  opt.Blobs,
+		Meta:   opt.Meta,
+		Policy: s.policy.Policy,
+		Limits: intake.Limits{
+			MaxArchiveSize: cfg.MaxUploadSize,
+			MaxObjects:     cfg.MaxStorageObjects,
+			NestedQuota:    !cfg.DepthDynamic,
+			AllowOverwrite: cfg.AllowOverwrite,
+			Archive:        s.limits,
+		},
+		Log: opt.Log,
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.handler = s.routes(opt.OCI)
@@ -154,6 +170,12 @@ func (s *Server) matchChartRoute(r *http.Request, _ *mux.RouteMatch) bool {
 // cheap and keeps the matcher free of side effects.
 func (s *Server) handleChartRoute(w http.ResponseWriter, r *http.Request) {
 	rt, _ := s.chartRoute(r)
+	// The naming rule comes first: a path no chart can have is refused the
+	// same way for everyone, before credentials are looked at.
+	if err := intake.CheckPath(rt.Repo); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	get := r.Method == http.MethodGet || r.Method == http.MethodHead
 	need := actionPull
 	switch {
@@ -164,11 +186,16 @@ func (s *Server) handleChartRoute(w http.ResponseWriter, r *http.Request) {
 	case !get:
 		need = actionPush
 	}
-	if err := s.auth.check(r, tenantResource(rt.Repo), need); err != nil {
+	if err := s.auth.check(r, tenantResource(rt.Tenant), need); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	switch {
+	case (rt.Kind == KindIndex || rt.Kind == KindIndexJSON) && get && rt.Repo != rt.Tenant && !s.pathExists(r, rt.Repo):
+		// A tenant always has an index, empty or not; a path below it has
+		// one once something was pushed there, so a mistyped repository URL
+		// is not an empty repository.
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no chart repository at /" + rt.Repo})
 	case (rt.Kind == KindIndex || rt.Kind == KindIndexJSON) && get:
 		s.handleIndex(w, r, rt)
 	case rt.Kind == KindChartFile && get:
@@ -194,6 +221,14 @@ func (s *Server) handleChartRoute(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	}
+}
+
+// pathExists reports whether anything was ever stored under the repository
+// path (a database read failure counts as existing: the index handler then
+// answers with the failure).
+func (s *Server) pathExists(r *http.Request, path string) bool {
+	_, err := s.meta.Tenant(r.Context(), path)
+	return !errors.Is(err, storage.ErrNotFound)
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
@@ -265,39 +300,4 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		w.Header().Set("Access-Control-Allow-Origin", s.cfg.CORSAllowOrigin)
 		next.ServeHTTP(w, r)
 	})
-}
-
-// marshalMetadata stores Chart.yaml as Helm's JSON encoding.
-func marshalMetadata(md *chart.Metadata) ([]byte, error) {
-	b, err := json.Marshal(md)
-	if err != nil {
-		return nil, fmt.Errorf("encode chart metadata: %w", err)
-	}
-	return b, nil
-}
-
-// writeOCIFace computes the chart's OCI manifest and config, commits both
-// blobs, and records them in cv so the version row carries its OCI face.
-func (s *Server) writeOCIFace(ctx context.Context, cv *storage.ChartVersion, md *chart.Metadata) error {
-	var prov *storage.Descriptor
-	if cv.ProvDigest != "" {
-		prov = &storage.Descriptor{Digest: cv.ProvDigest, Size: cv.ProvSize}
-	}
-	manifest, config, err := oci.ChartManifest(md, storage.Descriptor{Digest: cv.Digest, Size: cv.Size}, prov, cv.Created)
-	if err != nil {
-		return err
-	}
-	// The digests are known up front, so the store writes each blob once,
-	// straight to its final key, instead of through a temporary one.
-	cd, err := s.blobs.Push(ctx, digest.FromBytes(config), bytes.NewReader(config))
-	if err != nil {
-		return fmt.Errorf("store chart config: %w", err)
-	}
-	md2, err := s.blobs.Push(ctx, digest.FromBytes(manifest), bytes.NewReader(manifest))
-	if err != nil {
-		return fmt.Errorf("store chart manifest: %w", err)
-	}
-	cv.ConfigDigest, cv.ConfigSize = cd.Digest, cd.Size
-	cv.ManifestDigest, cv.ManifestSize = md2.Digest, md2.Size
-	return nil
 }

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/chartd/chartd/index"
 	"github.com/chartd/chartd/internal/testutil/charttest"
 	"github.com/chartd/chartd/storage"
@@ -468,7 +470,9 @@ func TestIndexNoticesOutOfProcessWrites(t *testing.T) {
 	}
 	cv.Name, cv.Version = "b", "2.0.0"
 	cv.Metadata = []byte(`{"apiVersion":"v2","name":"b","version":"2.0.0"}`)
-	if err := db.PutChartVersion(context.Background(), cv, storage.PutOptions{}); err != nil {
+	face := storage.Manifest{Digest: cv.ManifestDigest, Size: cv.ManifestSize, MediaType: "application/vnd.oci.image.manifest.v1+json",
+		ConfigDigest: cv.ConfigDigest, Blobs: []digest.Digest{cv.ConfigDigest, cv.Digest}}
+	if err := db.PutChart(context.Background(), storage.Chart{Version: cv, Manifest: face, Tag: "2.0.0"}, storage.PutOptions{Link: true}); err != nil {
 		t.Fatal(err)
 	}
 	ts.srv.index.trust = time.Hour

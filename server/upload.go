@@ -4,124 +4,37 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/opencontainers/go-digest"
-
-	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/storage"
 )
 
-// maxChartName is the longest chart name chartd accepts.
-const maxChartName = 128
-
 // maxProvSize caps a .prov file: real ones are a few KiB.
-const maxProvSize = 1 << 20
+const maxProvSize = intake.MaxProvSize
 
-// received is a chart whose archive is committed as a blob but not yet
-// referenced by any row: until the row is written it is invisible, and GC
-// reclaims it if the request dies.
-type received struct {
-	desc storage.Descriptor
-	info *chart.ArchiveInfo
-}
-
-// archiveCheck validates an archive from a pipe while the same bytes are
-// being written to the blob store.
-type archiveCheck struct {
-	pw   *io.PipeWriter
-	done chan struct{}
-	info *chart.ArchiveInfo
-	err  error
-}
-
-func (s *Server) startCheck(ctx context.Context) *archiveCheck {
-	pr, pw := io.Pipe()
-	c := &archiveCheck{pw: pw, done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		c.info, c.err = chart.ReadArchiveMetadata(ctx, pr, s.limits)
-		if c.err == nil {
-			// Bytes after the tar trailer must still be consumed, or the
-			// writer side would block.
-			_, c.err = io.Copy(io.Discard, pr)
-		}
-		// With an error, the next pipe write fails with it, which aborts
-		// the blob write.
-		pr.CloseWithError(c.err)
-	}()
-	return c
-}
-
-func (c *archiveCheck) wait() error {
-	<-c.done
-	return c.err
-}
-
-// receiveChart streams an archive into the blob store while the validator
-// reads the same bytes. The blob is committed only when the validator has
-// accepted the whole archive, so a bad chart stores nothing.
-func (s *Server) receiveChart(ctx context.Context, body io.Reader) (*received, error) {
-	c := s.startCheck(ctx)
-	desc, err := s.blobs.Push(ctx, "", &gatedReader{r: body, check: c})
-	if err != nil {
-		c.pw.CloseWithError(err)
-		if verr := c.wait(); verr != nil {
-			return nil, verr // the validator's reason is the one the client needs
-		}
-		return nil, fmt.Errorf("store chart: %w", err)
-	}
-	if err := c.wait(); err != nil {
-		return nil, err
-	}
-	return &received{desc: desc, info: c.info}, nil
-}
-
-// gatedReader tees what it reads into the validator and turns the final EOF
-// into the validator's verdict.
-type gatedReader struct {
-	r     io.Reader
-	check *archiveCheck
-}
-
-func (g *gatedReader) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
-	if n > 0 {
-		if _, werr := g.check.pw.Write(p[:n]); werr != nil {
-			return 0, werr
-		}
-	}
-	switch {
-	case err == io.EOF:
-		g.check.pw.Close()
-		if verr := g.check.wait(); verr != nil {
-			return n, verr
-		}
-	case err != nil:
-		g.check.pw.CloseWithError(err)
-	}
-	return n, err
-}
+// target is where a chart sent to rt goes.
+func (rt Route) target() intake.Target { return intake.Target{Tenant: rt.Tenant, Path: rt.Repo} }
 
 // uploadForm is what an upload request carried.
 type uploadForm struct {
-	chart *received
+	chart *intake.Received
 	prov  []byte
 	// multipart changes ChartMuseum's conflict message.
 	multipart bool
 }
 
 // readUpload reads a raw .tgz body or a multipart form with the chart and
-// prov fields. The chart streams; the small .prov is buffered.
-func (s *Server) readUpload(ctx context.Context, r *http.Request) (*uploadForm, error) {
+// prov fields. The chart streams into the intake; the small .prov is
+// buffered.
+func (s *Server) readUpload(ctx context.Context, r *http.Request, rt Route) (*uploadForm, error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
-		rc, err := s.receiveChart(ctx, r.Body)
+		// A raw body is the whole upload: no provenance file will follow.
+		rc, err := s.intake.Receive(ctx, rt.target(), r.Body, true)
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +62,7 @@ func (s *Server) readUpload(ctx context.Context, r *http.Request) (*uploadForm, 
 			if f.chart != nil {
 				return nil, errorf(http.StatusBadRequest, "more than one %q field", s.cfg.ChartPostFormField)
 			}
-			rc, err := s.receiveChart(ctx, part)
+			rc, err := s.intake.Receive(ctx, rt.target(), part, false)
 			if err != nil {
 				return nil, err
 			}
@@ -188,12 +101,11 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// overwriteAllowed applies chartd's deliberate rule: versions are immutable
-// unless the operator allowed overwrites (ChartMuseum honours ?force by default).
-func (s *Server) overwriteAllowed(r *http.Request) bool {
-	if s.cfg.AllowOverwrite {
-		return true
-	}
+// forceAllowed reports whether the request asks to replace an existing
+// version with ?force and the operator allows that (ChartMuseum honours
+// ?force by default; chartd keeps versions immutable unless asked).
+// --allow-overwrite is the intake's own rule, for every protocol.
+func (s *Server) forceAllowed(r *http.Request) bool {
 	_, force := r.URL.Query()["force"]
 	return force && s.cfg.AllowForceOverwrite && !s.cfg.DisableForceOverwrite
 }
@@ -202,21 +114,21 @@ func (s *Server) overwriteAllowed(r *http.Request) bool {
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rt Route) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadSize)
-	form, err := s.readUpload(ctx, r)
+	form, err := s.readUpload(ctx, r, rt)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if form.chart == nil {
 		// A prov-only multipart upload attaches to an existing version.
-		if err := s.attachProv(ctx, rt.Repo, form.prov, s.overwriteAllowed(r)); err != nil {
-			s.writeError(w, r, err)
+		if err := s.intake.AttachProv(ctx, rt.target(), form.prov, s.forceAllowed(r)); err != nil {
+			s.writeError(w, r, provError(err))
 			return
 		}
 		writeJSON(w, http.StatusCreated, map[string]bool{"saved": true})
 		return
 	}
-	err = s.saveChart(ctx, rt.Repo, form.chart, form.prov, saveOptions{overwrite: s.overwriteAllowed(r)})
+	_, err = s.intake.Commit(ctx, form.chart, form.prov, s.forceAllowed(r))
 	if errors.Is(err, storage.ErrExists) {
 		msg := "file already exists"
 		if form.multipart {
@@ -233,53 +145,13 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rt Route) 
 	writeJSON(w, http.StatusCreated, map[string]bool{"saved": true})
 }
 
-type saveOptions struct {
-	overwrite bool
-	// adopt skips the signature policy: charts adopted from an existing
-	// ChartMuseum store are kept exactly as they were.
-	adopt bool
-}
-
-// saveChart applies the signature policy, writes the OCI face and commits
-// the version row, all-or-nothing.
-func (s *Server) saveChart(ctx context.Context, repo string, rc *received, prov []byte, opt saveOptions) error {
-	md := rc.info.Metadata
-	if len(md.Name) > maxChartName {
-		// Longer names change how YAML lays out the index (complex keys),
-		// so they cannot be served incrementally, and no real chart needs one.
-		return errorf(http.StatusBadRequest, "chart name is longer than %d bytes", maxChartName)
+// provError keeps ChartMuseum's answer to a provenance file for a version
+// that already has one.
+func provError(err error) error {
+	if errors.Is(err, storage.ErrExists) {
+		return withStatus(http.StatusConflict, "file already exists", err)
 	}
-	tenant, err := s.meta.EnsureTenant(ctx, repo)
-	if err != nil {
-		return err
-	}
-	cv := storage.ChartVersion{
-		TenantID: tenant.ID,
-		Name:     md.Name,
-		Version:  md.Version,
-		Digest:   rc.desc.Digest,
-		Size:     rc.desc.Size,
-		Created:  time.Now().UTC(),
-	}
-	if cv.Metadata, err = marshalMetadata(md); err != nil {
-		return err
-	}
-	if !opt.adopt {
-		if prov, err = s.applyPolicy(ctx, repo, &cv, md, prov); err != nil {
-			return err
-		}
-	}
-	if prov != nil {
-		d, err := s.blobs.Push(ctx, digest.FromBytes(prov), bytes.NewReader(prov))
-		if err != nil {
-			return fmt.Errorf("store provenance: %w", err)
-		}
-		cv.ProvDigest, cv.ProvSize = d.Digest, d.Size
-	}
-	if err := s.writeOCIFace(ctx, &cv, md); err != nil {
-		return err
-	}
-	return s.meta.PutChartVersion(ctx, cv, storage.PutOptions{Overwrite: opt.overwrite, MaxObjects: s.cfg.MaxStorageObjects})
+	return err
 }
 
 // chartFileName is ChartMuseum's object name for a version.

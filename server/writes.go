@@ -27,16 +27,16 @@ func (w writeCountingDB) done(err error) error {
 	return err
 }
 
-func (w writeCountingDB) PutChartVersion(ctx context.Context, cv storage.ChartVersion, opt storage.PutOptions) error {
-	return w.done(w.DB.PutChartVersion(ctx, cv, opt))
+func (w writeCountingDB) PutChart(ctx context.Context, c storage.Chart, opt storage.PutOptions) error {
+	return w.done(w.DB.PutChart(ctx, c, opt))
 }
 
 func (w writeCountingDB) DeleteChartVersion(ctx context.Context, tenantID int64, name, version string) error {
 	return w.done(w.DB.DeleteChartVersion(ctx, tenantID, name, version))
 }
 
-func (w writeCountingDB) SetProvenance(ctx context.Context, cv storage.ChartVersion) error {
-	return w.done(w.DB.SetProvenance(ctx, cv))
+func (w writeCountingDB) SetProvenance(ctx context.Context, c storage.Chart) error {
+	return w.done(w.DB.SetProvenance(ctx, c))
 }
 
 func (w writeCountingDB) PutManifest(ctx context.Context, m storage.Manifest, tag string) error {

@@ -30,15 +30,7 @@ import (
 	"gocloud.dev/gcerrors"
 )
 
-// Key prefixes in the bucket. Blobs live under their digest; everything a
-// write has not yet committed lives under a prefix that can never be mistaken
-// for a blob key, so a crash mid-write leaves nothing that looks like a blob.
-const (
-	blobPrefix   = "blobs/"
-	tmpPrefix    = "_tmp/"
-	uploadPrefix = "_uploads/"
-	contentType  = "application/octet-stream"
-)
+const contentType = "application/octet-stream"
 
 // BlobStore is the content-addressed blob store over a gocloud.dev/blob
 // bucket. It implements Fetcher, RangeFetcher, Pusher, Stater and Deleter, and
@@ -46,9 +38,12 @@ const (
 type BlobStore struct {
 	bucket *blob.Bucket
 	log    *slog.Logger
-	// root is the directory of a file:// bucket opened by OpenBlobs, whose
-	// directories are synced after a commit (see durable.go); "" otherwise.
+	// root is the directory of a file:// bucket opened by OpenBlobs, which
+	// blobs are written to and committed in directly (see local.go); ""
+	// otherwise.
 	root string
+	// reaper unlinks what local commits retire; nil unless root is set.
+	reaper *reaper
 	// written counts bytes written to the bucket: exported as a metric,
 	// and the evidence that pushing an existing blob costs the same writes
 	// as pushing a new one.
@@ -74,10 +69,11 @@ func (c countingWriter) Write(p []byte) (int, error) {
 
 // OpenBlobs opens the bucket at bucketURL (file://, mem://, s3://, gs://,
 // azblob://; a bare path means file://). For file:// the directory is
-// created when missing, temporary
-// files are written next to their final path (so the commit is a rename on
-// one filesystem, never a cross-device copy) and no attribute sidecars are
-// written; explicit query parameters in the URL win.
+// created when missing, fileblob's temporary files are written next to
+// their final path (so its commit is a rename on one filesystem, never a
+// cross-device copy) and no attribute sidecars are written; explicit query
+// parameters in the URL win. Blobs are then written and committed on the
+// local disk directly (local.go).
 func OpenBlobs(ctx context.Context, bucketURL string, log *slog.Logger) (*BlobStore, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -109,14 +105,19 @@ func OpenBlobs(ctx context.Context, bucketURL string, log *slog.Logger) (*BlobSt
 	s := NewBlobStore(b, log)
 	if u.Scheme == "file" {
 		s.root = filepath.FromSlash(u.Path)
+		if err := s.prepareLocal(); err != nil {
+			b.Close()
+			return nil, err
+		}
+		s.reaper = newReaper(s.log, reapDelay)
 	}
 	return s, nil
 }
 
 // NewBlobStore wraps an open bucket. The store owns it: Close closes it.
-// Blobs written to a local file bucket are synced before they are committed;
-// the directory the commit renames into is synced only when OpenBlobs opened
-// the bucket (it alone knows the directory).
+// Blobs written to a local file bucket are synced before they are
+// committed; the directory the commit renames into is synced only when
+// OpenBlobs opened the bucket (it alone knows the directory).
 func NewBlobStore(b *blob.Bucket, log *slog.Logger) *BlobStore {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -133,16 +134,12 @@ func redact(u *url.URL) string {
 	return c.String()
 }
 
-// Close closes the bucket.
-func (s *BlobStore) Close() error { return s.bucket.Close() }
-
-// blobKey returns the bucket key of d, or ErrInvalidDigest.
-func blobKey(d digest.Digest) (string, error) {
-	if err := validDigest(d); err != nil {
-		return "", err
+// Close unlinks what local commits retired and closes the bucket.
+func (s *BlobStore) Close() error {
+	if s.reaper != nil {
+		s.reaper.stop()
 	}
-	enc := d.Encoded()
-	return blobPrefix + string(d.Algorithm()) + "/" + enc[:2] + "/" + enc, nil
+	return s.bucket.Close()
 }
 
 // validDigest accepts well-formed sha256 and sha512 digests only.
@@ -218,33 +215,29 @@ func (s *BlobStore) Delete(ctx context.Context, d digest.Digest) error {
 
 // Push implements Pusher.
 //
-// With an expected digest the bytes stream straight to the final key through
-// a writer whose context is cancelled when the digest does not match, which
-// makes gocloud abort the write: nothing is committed. Without one, the bytes
-// go to a temporary key while sha256 is computed, and are then copied to the
-// final key. Either way, when the blob already exists nothing is written, but
-// r is still drained and verified so the caller learns of a mismatch.
+// The bytes are verified against expected (or hashed, when it is empty)
+// while they are written under a temporary name, and nothing is committed
+// unless they match.
+//
+// Whether the blob already exists is never asked. The store may hold it for
+// another tenant, and a push that took another branch then would reveal it
+// by its timing (design invariant 1). So every push writes, syncs and
+// commits the same way, and the commit is conditional: a blob already there
+// is left untouched, and the refused commit counts as success, since the
+// bytes are the same, as their digest says. On a local disk the commit is a
+// hard link (local.go); on other buckets, a write with IfNotExist.
 func (s *BlobStore) Push(ctx context.Context, expected digest.Digest, r io.Reader) (Descriptor, error) {
 	if expected == "" {
+		if s.root != "" {
+			return s.pushUnknownLocal(r)
+		}
 		return s.pushUnknown(ctx, r)
 	}
 	key, err := blobKey(expected)
 	if err != nil {
 		return Descriptor{}, err
 	}
-	if desc, err := s.Stat(ctx, expected); err == nil {
-		// The blob may be another tenant's. Skipping the write would make
-		// this push measurably faster and so reveal that it exists, so the
-		// bytes are written and verified exactly as for a new blob, to a
-		// temporary key that is then removed.
-		if _, err := s.writeDiscarded(ctx, expected, r); err != nil {
-			return Descriptor{}, err
-		}
-		return desc, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return Descriptor{}, err
-	}
-	n, err := s.writeVerified(ctx, key, expected, func(w io.Writer) (int64, error) {
+	n, err := s.commit(ctx, key, expected, func(w io.Writer) (int64, error) {
 		return copyLarge(w, r)
 	})
 	if err != nil {
@@ -253,12 +246,22 @@ func (s *BlobStore) Push(ctx context.Context, expected digest.Digest, r io.Reade
 	return Descriptor{Digest: expected, Size: n}, nil
 }
 
-// writeVerified writes the bytes produced by fill to key, committing them only
-// when they hash to expected. A write that finds the key already there (a
-// concurrent push of the same blob) is a success: the bytes are the same.
-// On a local disk the bytes are synced before the commit and the commit
-// after it, so a blob that was reported written survives a power cut.
-func (s *BlobStore) writeVerified(ctx context.Context, key string, expected digest.Digest, fill func(io.Writer) (int64, error)) (int64, error) {
+// commit writes the bytes produced by fill as the blob key, committing them
+// only when they hash to expected, and only when key does not exist yet.
+func (s *BlobStore) commit(ctx context.Context, key string, expected digest.Digest, fill func(io.Writer) (int64, error)) (int64, error) {
+	if s.root != "" {
+		return s.commitLocal(key, expected, fill)
+	}
+	return s.commitBucket(ctx, key, expected, fill)
+}
+
+// commitBucket is commit through the bucket's writer. With an expected
+// digest the bytes stream straight to the final key through a writer whose
+// context is cancelled when the digest does not match, which makes gocloud
+// abort the write. A key already there (another tenant's blob, or a
+// concurrent push of the same one) refuses the write at its end, with the
+// same work done as for a new key.
+func (s *BlobStore) commitBucket(ctx context.Context, key string, expected digest.Digest, fill func(io.Writer) (int64, error)) (int64, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var file *os.File // set by a file bucket
@@ -294,11 +297,6 @@ func (s *BlobStore) writeVerified(ctx context.Context, key string, expected dige
 	if err := w.Close(); err != nil && gcerrors.Code(err) != gcerrors.FailedPrecondition {
 		return 0, fmt.Errorf("storage: commit %s: %w", expected, err)
 	}
-	if file != nil && s.root != "" {
-		if err := syncDir(filepath.Dir(s.localPath(key))); err != nil {
-			return 0, err
-		}
-	}
 	return n, nil
 }
 
@@ -309,24 +307,10 @@ func copyLarge(w io.Writer, r io.Reader) (int64, error) {
 	return io.CopyBuffer(w, r, make([]byte, 256<<10))
 }
 
-// writeDiscarded writes r to a fresh temporary key, verifying it hashes to
-// d, and removes the key: the same work as committing a new blob, with
-// nothing left behind.
-func (s *BlobStore) writeDiscarded(ctx context.Context, d digest.Digest, r io.Reader) (int64, error) {
-	tmp := tmpPrefix + randomID()
-	n, err := s.writeVerified(ctx, tmp, d, func(w io.Writer) (int64, error) { return copyLarge(w, r) })
-	if err == nil {
-		if derr := s.bucket.Delete(context.WithoutCancel(ctx), tmp); derr != nil && gcerrors.Code(derr) != gcerrors.NotFound {
-			s.log.Warn("storage: removing discarded blob", "key", tmp, "err", derr)
-		}
-	}
-	return n, err
-}
-
 // pushUnknown stages r under a temporary key while hashing it, then commits
-// the staged bytes under their digest.
+// a copy of the staged bytes under their digest.
 func (s *BlobStore) pushUnknown(ctx context.Context, r io.Reader) (Descriptor, error) {
-	tmp := tmpPrefix + randomID()
+	tmp := tmpKey()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := s.bucket.NewWriter(wctx, tmp, &blob.WriterOptions{ContentType: contentType})
@@ -334,7 +318,7 @@ func (s *BlobStore) pushUnknown(ctx context.Context, r io.Reader) (Descriptor, e
 		return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
 	}
 	dg := digest.SHA256.Digester()
-	n, err := io.Copy(io.MultiWriter(countingWriter{w, &s.written}, dg.Hash()), r)
+	n, err := copyLarge(io.MultiWriter(countingWriter{w, &s.written}, dg.Hash()), r)
 	if err != nil {
 		cancel()
 		_ = w.Close()
@@ -352,24 +336,10 @@ func (s *BlobStore) pushUnknown(ctx context.Context, r io.Reader) (Descriptor, e
 	}()
 	desc := Descriptor{Digest: dg.Digest(), Size: n}
 	key, _ := blobKey(desc.Digest)
-	if _, err := s.Stat(ctx, desc.Digest); err == nil {
-		// As in Push: an existing blob costs the same copy as a new one, so
-		// timing does not reveal that someone else stored it.
-		rd, err := s.bucket.NewReader(ctx, tmp, nil)
-		if err != nil {
-			return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
-		}
-		defer rd.Close()
-		if _, err := s.writeDiscarded(ctx, desc.Digest, rd); err != nil {
-			return Descriptor{}, err
-		}
-		return desc, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return Descriptor{}, err
-	}
-	// Copy re-verifies: bytes read back from the bucket must still hash to
-	// the digest before the final key is committed.
-	_, err = s.writeVerified(ctx, key, desc.Digest, func(w io.Writer) (int64, error) {
+	// The copy re-verifies: bytes read back from the bucket must still hash
+	// to the digest before the final key is committed. As in Push, it runs
+	// whether or not the blob exists.
+	_, err = s.commitBucket(ctx, key, desc.Digest, func(w io.Writer) (int64, error) {
 		rd, err := s.bucket.NewReader(ctx, tmp, nil)
 		if err != nil {
 			return 0, err
@@ -433,9 +403,9 @@ func (s *BlobStore) Walk(ctx context.Context, fn func(StoredBlob) error) error {
 
 // SweepStale deletes what interrupted writes left behind and is older than
 // before: staged blobs under _tmp/, and keys under blobs/ that are not blob
-// keys (fileblob's "<key>.<n>.tmp" files after a kill -9). Such leftovers are
-// never visible as blobs (Stat and Fetch address exact digest keys); this
-// only reclaims their space.
+// keys (staging and spent names after a kill -9; see paths.go). Such
+// leftovers are never visible as blobs (Stat and Fetch address exact digest
+// keys); this only reclaims their space.
 func (s *BlobStore) SweepStale(ctx context.Context, before time.Time) (int, error) {
 	var n int
 	for _, prefix := range []string{tmpPrefix, blobPrefix} {
@@ -467,23 +437,6 @@ func (s *BlobStore) SweepStale(ctx context.Context, before time.Time) (int, erro
 		}
 	}
 	return n, nil
-}
-
-// digestOfKey parses a blob key back into its digest.
-func digestOfKey(key string) (digest.Digest, bool) {
-	rest, ok := strings.CutPrefix(key, blobPrefix)
-	if !ok {
-		return "", false
-	}
-	parts := strings.Split(rest, "/")
-	if len(parts) != 3 || len(parts[2]) < 2 || parts[1] != parts[2][:2] {
-		return "", false
-	}
-	d := digest.NewDigestFromEncoded(digest.Algorithm(parts[0]), parts[2])
-	if validDigest(d) != nil {
-		return "", false
-	}
-	return d, true
 }
 
 var _ interface {

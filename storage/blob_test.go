@@ -64,6 +64,14 @@ func fetchAll(t *testing.T, s *BlobStore, d digest.Digest) []byte {
 	return b
 }
 
+// settle unlinks what the store's local commits retired, as its reaper
+// would a moment later.
+func settle(s *BlobStore) {
+	if s.reaper != nil {
+		s.reaper.reap()
+	}
+}
+
 // files lists the regular files under dir, relative to it.
 func files(t *testing.T, dir string) []string {
 	t.Helper()
@@ -280,6 +288,7 @@ func TestConcurrentPushSameBlob(t *testing.T) {
 		if got := fetchAll(t, s, d); !bytes.Equal(got, content) {
 			t.Error("blob corrupted by concurrent pushes")
 		}
+		settle(s)
 		if dir != "" {
 			if fs := files(t, dir); len(fs) != 1 {
 				t.Errorf("files %v, want the one blob", fs)
@@ -363,51 +372,78 @@ func TestParts(t *testing.T) {
 		for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
 			t.Run(string(alg), func(t *testing.T) {
 				id := "upload-" + string(alg)
+				var ids []string
 				for i, p := range parts {
-					n, err := s.PutPart(ctx, id, i, bytes.NewReader(p))
-					if err != nil || n != int64(len(p)) {
-						t.Fatalf("PutPart %d = %d, %v", i, n, err)
+					part, n, err := s.PutPart(ctx, id, bytes.NewReader(p))
+					if err != nil || n != int64(len(p)) || contains(ids, part) {
+						t.Fatalf("PutPart %d = %q, %d, %v", i, part, n, err)
 					}
+					ids = append(ids, part)
 				}
-				if _, err := s.ComposeParts(ctx, id, len(parts), alg.FromString("wrong")); !errors.Is(err, ErrDigestMismatch) {
+				// A second attempt at the last chunk is an object of its
+				// own: the first is untouched.
+				retry, _, err := s.PutPart(ctx, id, strings.NewReader("a retry"))
+				if err != nil || contains(ids, retry) {
+					t.Fatalf("PutPart retry = %q, %v", retry, err)
+				}
+				if _, err := s.ComposeParts(ctx, id, ids, alg.FromString("wrong")); !errors.Is(err, ErrDigestMismatch) {
 					t.Fatalf("compose with a wrong digest: %v", err)
 				}
 				if _, err := s.Stat(ctx, alg.FromString("wrong")); !errors.Is(err, ErrNotFound) {
 					t.Fatalf("mismatched compose committed: %v", err)
 				}
 				want := alg.FromBytes(all)
-				if _, err := s.ComposeParts(ctx, id, len(parts)-1, want); !errors.Is(err, ErrDigestMismatch) {
+				if _, err := s.ComposeParts(ctx, id, ids[:len(ids)-1], want); !errors.Is(err, ErrDigestMismatch) {
 					t.Fatalf("compose of too few parts: %v", err)
 				}
-				desc, err := s.ComposeParts(ctx, id, len(parts), want)
+				desc, err := s.ComposeParts(ctx, id, ids, want)
 				if err != nil || desc != (Descriptor{want, int64(len(all))}) {
 					t.Fatalf("ComposeParts = %+v, %v", desc, err)
 				}
 				if got := fetchAll(t, s, want); !bytes.Equal(got, all) {
 					t.Fatal("composed blob differs")
 				}
-				// Composing again finds the blob and only verifies.
-				if _, err := s.ComposeParts(ctx, id, len(parts), want); err != nil {
+				// Composing again finds the blob and leaves it be.
+				if _, err := s.ComposeParts(ctx, id, ids, want); err != nil {
 					t.Fatalf("second compose: %v", err)
 				}
-				if err := s.DeleteParts(ctx, id, len(parts)); err != nil {
+				if err := s.DeletePart(ctx, id, retry); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := s.ComposeParts(ctx, id, len(parts), want); !errors.Is(err, ErrNotFound) {
+				if err := s.DeletePart(ctx, id, retry); err != nil {
+					t.Errorf("deleting a deleted part: %v", err)
+				}
+				if err := s.DeleteParts(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.ComposeParts(ctx, id, ids, want); !errors.Is(err, ErrNotFound) {
 					t.Errorf("compose after DeleteParts: %v, want ErrNotFound", err)
+				}
+				if err := s.DeleteParts(ctx, id); err != nil {
+					t.Errorf("DeleteParts of a removed upload: %v", err)
 				}
 			})
 		}
-		for _, bad := range []string{"", "../escape", "a/b", strings.Repeat("x", 200)} {
-			if _, err := s.PutPart(ctx, bad, 0, strings.NewReader("x")); err == nil {
+		for _, bad := range []string{"", "../escape", "a/b", "a.b", strings.Repeat("x", 200)} {
+			if _, _, err := s.PutPart(ctx, bad, strings.NewReader("x")); err == nil {
 				t.Errorf("PutPart accepted upload id %q", bad)
 			}
+			if err := s.DeleteParts(ctx, bad); err == nil {
+				t.Errorf("DeleteParts accepted upload id %q", bad)
+			}
+			if _, err := s.ComposeParts(ctx, "upload", []string{bad}, digest.FromString("x")); err == nil {
+				t.Errorf("ComposeParts accepted part %q", bad)
+			}
 		}
+		settle(s)
 		if dir != "" {
 			for _, f := range files(t, dir) {
-				if !strings.HasPrefix(f, "blobs/") {
+				if !strings.HasPrefix(f, "blobs/") || strings.Contains(f, ".") {
 					t.Errorf("left behind: %s", f)
 				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "_uploads", "upload-sha256")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the upload's directory outlives its parts: %v", err)
 			}
 		}
 	})
@@ -422,18 +458,20 @@ func TestSinglePart(t *testing.T) {
 	want := digest.FromBytes(data)
 	eachStore(t, func(t *testing.T, s *BlobStore, dir string) {
 		ctx := context.Background()
-		if _, err := s.PutPart(ctx, "single", 0, bytes.NewReader(data)); err != nil {
+		part, _, err := s.PutPart(ctx, "single", bytes.NewReader(data))
+		if err != nil {
 			t.Fatal(err)
 		}
+		parts := []string{part}
 		wrong := digest.FromString("other bytes")
-		if _, err := s.ComposeParts(ctx, "single", 1, wrong); !errors.Is(err, ErrDigestMismatch) {
+		if _, err := s.ComposeParts(ctx, "single", parts, wrong); !errors.Is(err, ErrDigestMismatch) {
 			t.Fatalf("commit under a wrong digest: %v", err)
 		}
 		if _, err := s.Stat(ctx, wrong); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("a mismatched part was committed: %v", err)
 		}
 		for range 2 { // the second finds the blob there
-			desc, err := s.ComposeParts(ctx, "single", 1, want)
+			desc, err := s.ComposeParts(ctx, "single", parts, want)
 			if err != nil || desc != (Descriptor{want, int64(len(data))}) {
 				t.Fatalf("ComposeParts = %+v, %v", desc, err)
 			}
@@ -444,25 +482,26 @@ func TestSinglePart(t *testing.T) {
 		if dir != "" {
 			// Linked, not copied: one file under two names.
 			key, _ := blobKey(want)
-			pk, _ := partKey("single", 0)
+			pk, _ := partKey("single", part)
 			a, errA := os.Stat(filepath.Join(dir, key))
 			b, errB := os.Stat(filepath.Join(dir, pk))
 			if errA != nil || errB != nil || !os.SameFile(a, b) {
 				t.Errorf("the blob is not the part's file: %v, %v", errA, errB)
 			}
 		}
-		if err := s.DeleteParts(ctx, "single", 1); err != nil {
+		if err := s.DeleteParts(ctx, "single"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ComposeParts(ctx, "single", 1, want); !errors.Is(err, ErrNotFound) {
+		if _, err := s.ComposeParts(ctx, "single", parts, want); !errors.Is(err, ErrNotFound) {
 			t.Errorf("commit after DeleteParts: %v, want ErrNotFound", err)
 		}
 		if got := fetchAll(t, s, want); !bytes.Equal(got, data) {
 			t.Fatal("the blob changed when its part was deleted")
 		}
+		settle(s)
 		if dir != "" {
 			for _, f := range files(t, dir) {
-				if !strings.HasPrefix(f, "blobs/") {
+				if !strings.HasPrefix(f, "blobs/") || strings.Contains(f, ".") {
 					t.Errorf("left behind: %s", f)
 				}
 			}
@@ -643,19 +682,22 @@ func TestLocalBlobsAreSynced(t *testing.T) {
 		step("push of an existing blob (written and discarded alike)", err, true)
 		_, err = s.Push(ctx, "", strings.NewReader("unknown digest"))
 		step("push without a digest", err, true)
-		if _, err := s.PutPart(ctx, "up1", 0, strings.NewReader("part one,")); err != nil {
+		p1, _, err := s.PutPart(ctx, "up1", strings.NewReader("part one,"))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.PutPart(ctx, "up1", 1, strings.NewReader(" part two")); err != nil {
+		p2, _, err := s.PutPart(ctx, "up1", strings.NewReader(" part two"))
+		if err != nil {
 			t.Fatal(err)
 		}
 		step("two parts (not blobs yet)", nil, false)
-		_, err = s.ComposeParts(ctx, "up1", 2, digest.FromString("part one, part two"))
+		_, err = s.ComposeParts(ctx, "up1", []string{p1, p2}, digest.FromString("part one, part two"))
 		step("compose of parts", err, true)
-		if _, err := s.PutPart(ctx, "up2", 0, strings.NewReader("a lone part")); err != nil {
+		lone, _, err := s.PutPart(ctx, "up2", strings.NewReader("a lone part"))
+		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.ComposeParts(ctx, "up2", 1, digest.FromString("a lone part"))
+		_, err = s.ComposeParts(ctx, "up2", []string{lone}, digest.FromString("a lone part"))
 		step("commit of a lone part", err, true)
 		_, err = s.Push(ctx, digest.FromString("other"), strings.NewReader("bytes"))
 		if !errors.Is(err, ErrDigestMismatch) {

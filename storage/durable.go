@@ -10,10 +10,10 @@ import (
 // A blob's key is the promise that its bytes are there: the metadata
 // database commits rows that reference it right after the push returns, and
 // that database syncs its commits. So on a local disk a blob is synced
-// before it is committed, and its directory after the rename that commits
-// it, or a power cut could leave a row pointing at an empty or vanished
-// file (the distribution registry syncs the same two things). Object stores
-// need none of this: their PUT is durable when it returns.
+// before it is committed, and its directory after the link (or rename)
+// that commits it, or a power cut could leave a row pointing at an empty
+// or vanished file (the distribution registry syncs the same two things).
+// Object stores need none of this: their PUT is durable when it returns.
 
 // writebackChunk is how often, in bytes, a growing blob's new pages are
 // handed to the kernel for writeback, so the disk writes while the rest
@@ -47,7 +47,7 @@ func (s *fileSyncer) sync() error {
 	return nil
 }
 
-// syncDir makes a rename into dir durable.
+// syncDir makes a link or rename into dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

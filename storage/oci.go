@@ -38,8 +38,8 @@ type Manifest struct {
 	// Annotations of the manifest, returned in referrers listings.
 	Annotations map[string]string
 	Created     time.Time
-	// Chart is set when the manifest is a Helm chart whose index face must be
-	// written in the same transaction (TenantID/Name/Version filled in).
+	// Chart is set by reads when the manifest is a chart version's OCI face.
+	// Writes of charts go through Charts.PutChart, never PutManifest.
 	Chart *ChartVersion
 }
 
@@ -61,9 +61,11 @@ func (e *MissingBlobError) Is(target error) bool { return target == ErrNotFound 
 type Upload struct {
 	ID           string
 	RepositoryID int64
-	// Offset is the number of bytes received so far, Parts the number of parts.
-	Offset  int64
-	Parts   int
+	// Offset is the number of bytes received so far.
+	Offset int64
+	// Parts are the IDs of the accepted parts, in order (BlobStore.PutPart
+	// names each attempt; the one that advanced the session is listed).
+	Parts   []string
 	Started time.Time
 	Updated time.Time
 }
@@ -74,8 +76,8 @@ type Repositories interface {
 	// otherwise ErrNotFound when it does not exist.
 	Repository(ctx context.Context, tenantID int64, name string, create bool) (Repository, error)
 	// Catalog lists full repository names in lexical order after last, at
-	// most n (n <= 0: all), restricted to the tenants allowed returns true for.
-	Catalog(ctx context.Context, last string, n int, allowed func(tenantPath string) bool) ([]string, error)
+	// most n (n <= 0: all), restricted to the names allowed returns true for.
+	Catalog(ctx context.Context, last string, n int, allowed func(name string) bool) ([]string, error)
 }
 
 // BlobLinks are the per-repository visibility links of blobs.
@@ -93,11 +95,11 @@ type BlobLinks interface {
 
 // Manifests stores manifests and tags.
 type Manifests interface {
-	// PutManifest stores the manifest and, when tag != "", points the tag at
-	// it, in one transaction. Every referenced blob and child must be linked
-	// in the repository, else *MissingBlobError. When m.Chart is set the chart
-	// version row is written too (ErrExists when the version exists with other
-	// content and may not be overwritten), and the tenant's generation bumped.
+	// PutManifest stores a manifest that is no chart and, when tag != "",
+	// points the tag at it, in one transaction. Every referenced blob and
+	// child must be linked in the repository, else *MissingBlobError. A tag
+	// that is a chart version's stays with it: ErrExists (the version must
+	// be deleted first, so the OCI face and index.yaml never disagree).
 	PutManifest(ctx context.Context, m Manifest, tag string) error
 	// Manifest resolves a tag or a digest in the repository, else ErrNotFound.
 	Manifest(ctx context.Context, repoID int64, reference string) (Manifest, error)
@@ -118,8 +120,9 @@ type Uploads interface {
 	CreateUpload(ctx context.Context, repoID int64) (Upload, error)
 	// Upload returns the session when it belongs to the repository, else ErrNotFound.
 	Upload(ctx context.Context, repoID int64, id string) (Upload, error)
-	// AdvanceUpload moves a session from offset from to u.Offset/u.Parts; it
-	// fails with ErrExists when another writer advanced it first.
+	// AdvanceUpload moves a session from offset from to u.Offset and
+	// u.Parts, as a compare-and-swap on the offset: it fails with ErrExists
+	// when another writer advanced it first.
 	AdvanceUpload(ctx context.Context, u Upload, from int64) error
 	DeleteUpload(ctx context.Context, id string) error
 	// FinishUpload links the committed blob d in the session's repository

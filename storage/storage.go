@@ -131,22 +131,56 @@ type Tenants interface {
 	Generation(ctx context.Context, path string) (int64, error)
 }
 
-// PutOptions tune PutChartVersion.
+// PutOptions tune PutChart.
 type PutOptions struct {
 	// Overwrite replaces an existing version instead of failing with ErrExists.
 	Overwrite bool
-	// MaxObjects, when > 0, fails with ErrLimit once the tenant holds that many
-	// chart versions (ChartMuseum's --max-storage-objects).
-	MaxObjects int
+	// Repush accepts an existing version whose archive and provenance are
+	// the ones given (an OCI re-push): its faces move to the new manifest.
+	// Other content under the version is still ErrExists, unless Overwrite.
+	Repush bool
+	// Link links the chart's blobs in its repository: the caller received
+	// them itself (an upload). Without it every blob of the manifest must
+	// already be linked there (an OCI push), else *MissingBlobError.
+	Link bool
+	// Quota bounds the versions a tenant holds (--max-storage-objects).
+	Quota Quota
+}
+
+// Quota bounds the chart versions of a tenant. The count and the insert
+// are one transaction that holds the tenant's lock, so concurrent uploads
+// cannot exceed it.
+type Quota struct {
+	// Max, when > 0, fails a new version with ErrLimit once Tenant holds
+	// Max versions (a replaced version does not count twice).
+	Max int
+	// Tenant is the tenant's path.
+	Tenant string
+	// Nested counts the versions of every repository path below Tenant too
+	// (fixed --depth, where paths below a tenant belong to it).
+	Nested bool
+}
+
+// Chart is a chart version with both its faces: what one PutChart writes.
+type Chart struct {
+	Version ChartVersion
+	// Manifest is the OCI face's row, as the caller built it (generated
+	// for an upload, parsed from an OCI push): it is stored in repository
+	// (Version.TenantID, Version.Name), and its digests must agree with
+	// Version's. RepositoryID is filled in by PutChart.
+	Manifest Manifest
+	// Tag is the version's tag (Helm's: '+' written as '_').
+	Tag string
 }
 
 // Charts is the index face of chart versions.
 type Charts interface {
-	// PutChartVersion inserts the version, its blob references, its OCI
-	// manifest and tag, and bumps the tenant's generation, in one transaction.
-	// The blobs must already be committed. A concurrent insert of the same
-	// (tenant, name, version) yields ErrExists for all but one caller.
-	PutChartVersion(ctx context.Context, cv ChartVersion, opt PutOptions) error
+	// PutChart writes a chart version with both faces in one transaction:
+	// the version row, its blob references, its manifest and tag, and the
+	// tenant's generation bump. The blobs must already be committed. A
+	// concurrent insert of the same (tenant, name, version) yields
+	// ErrExists for all but one caller.
+	PutChart(ctx context.Context, c Chart, opt PutOptions) error
 	// ChartVersion returns one version, or ErrNotFound.
 	ChartVersion(ctx context.Context, tenantID int64, name, version string) (ChartVersion, error)
 	// ChartVersions returns every version of the tenant (name == "": of every chart).
@@ -154,6 +188,8 @@ type Charts interface {
 	// DeleteChartVersion removes the version with both faces and bumps the
 	// generation. The blobs stay until garbage collection finds them unreferenced.
 	DeleteChartVersion(ctx context.Context, tenantID int64, name, version string) error
-	// SetProvenance attaches a .prov blob to an existing version.
-	SetProvenance(ctx context.Context, cv ChartVersion) error
+	// SetProvenance attaches a .prov blob (and the signer) to an existing
+	// version whose archive is c.Version.Digest, replacing its OCI face by
+	// c.Manifest; ErrNotFound when no such version holds that archive.
+	SetProvenance(ctx context.Context, c Chart) error
 }

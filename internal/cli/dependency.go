@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/index"
 	"github.com/chartd/chartd/registry"
 	"github.com/chartd/chartd/repo"
 )
@@ -336,7 +337,7 @@ func (a *DependencyUpdate) refresh(ctx context.Context, out io.Writer, deps []*c
 }
 
 // index returns the index a dependency resolves against.
-func (a *DependencyUpdate) index(ctx context.Context, d *chart.Dependency) (*repo.IndexFile, *repo.Entry, error) {
+func (a *DependencyUpdate) index(ctx context.Context, d *chart.Dependency) (*index.Compact, *repo.Entry, error) {
 	f, _ := repo.LoadFile(a.Env.Settings.RepositoryConfig)
 	if e := repoFor(f, d.Repository); e != nil {
 		idx, err := repo.Cache{Dir: a.Env.Settings.RepositoryCache}.Load(e.Name)

@@ -273,3 +273,75 @@ func TestTemplateErrorsMatchHelm(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateRefusesUnimplementedFlags: flags that change what Helm's
+// template does, and that this client does not implement yet, are refused
+// with a message saying so (exit 1, nothing rendered), instead of being
+// silently ignored. Set to false, they change nothing.
+func TestTemplateRefusesUnimplementedFlags(t *testing.T) {
+	h := newHarness(t)
+	dir := filepath.Join(h.dir, "tpl")
+	h.must(h.ours("create", dir))
+	plain := h.must(h.ours("template", "rel", dir))
+	if !strings.Contains(plain.stdout, "kind: Deployment") {
+		t.Fatalf("the chart does not render:\n%s", plain.stdout)
+	}
+	for _, tt := range []struct {
+		golden string
+		flags  []string
+	}{
+		{"template_post_renderer", []string{"--post-renderer", "./kustomize.sh", "--post-renderer-args", "x"}},
+		{"template_dependency_update", []string{"--dependency-update"}},
+		{"template_validate", []string{"--validate"}},
+		{"template_all_unimplemented", []string{"--validate", "--dependency-update", "--post-renderer=cat"}},
+	} {
+		t.Run(tt.golden, func(t *testing.T) {
+			r := h.ours(append([]string{"template", "rel", dir}, tt.flags...)...)
+			if r.code != 1 || r.stdout != "" {
+				t.Errorf("exit %d, stdout %q; want 1 and nothing", r.code, r.stdout)
+			}
+			golden(t, tt.golden, r.stderr)
+		})
+	}
+	for _, off := range []string{"--validate=false", "--dependency-update=false", "--post-renderer="} {
+		if r := h.must(h.ours("template", "rel", dir, off)); r != plain {
+			t.Errorf("template %s differs from a plain template:\n%+v", off, r)
+		}
+	}
+}
+
+// TestKubeVersionDefaultMatchesReleasedHelm: without --kube-version, the
+// client assumes what a released Helm v3.22.0 does (v1.37.0, stamped from
+// its client-go at build time), so a chart that requires a recent cluster
+// renders, and .Capabilities reads the same. The real Helm here is built
+// with the release's ldflags (make tools); a plain `go install` of Helm
+// would report v1.20.0 and fail the comparison.
+func TestKubeVersionDefaultMatchesReleasedHelm(t *testing.T) {
+	h := newHarness(t)
+	dir := filepath.Join(h.dir, "kv")
+	files := map[string]string{
+		"Chart.yaml": "apiVersion: v2\nname: kv\nversion: 0.1.0\nkubeVersion: \">= 1.33.0-0\"\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kv\ndata:\n" +
+			"  kube: {{ .Capabilities.KubeVersion }}\n  minor: {{ .Capabilities.KubeVersion.Minor | quote }}\n" +
+			"  helm: {{ .Capabilities.HelmVersion.Version }}\n  tree: {{ .Capabilities.HelmVersion.GitTreeState | quote }}\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ro, rh := h.ours("template", "rel", dir), h.helm("template", "rel", dir)
+	if ro != rh {
+		t.Errorf("template:\nours %+v\nhelm %+v", ro, rh)
+	}
+	if !strings.Contains(ro.stdout, "kube: v1.37.0\n  minor: \"37\"\n  helm: v3.22.0\n  tree: \"clean\"\n") {
+		t.Errorf("ours does not assume a released Helm v3.22.0 on Kubernetes v1.37.0:\n%s%s", ro.stdout, ro.stderr)
+	}
+	if v := h.must(h.helm("version", "--template", "{{.Version}} {{.GitTreeState}}")).stdout; v != "v3.22.0 clean" {
+		t.Errorf("the real Helm is not built like the release (make tools): version %q", v)
+	}
+}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chartd/chartd/registry/registrytest"
+	"github.com/chartd/chartd/internal/testutil/ocitest"
 )
 
 func fileDigest(t *testing.T, p string) string {
@@ -25,7 +25,8 @@ func fileDigest(t *testing.T, p string) string {
 // for the same archive, and pulls by either client get the same bytes.
 func TestOCIMatchesHelm(t *testing.T) {
 	h := newHarness(t)
-	reg, host := registrytest.Start(t, "", "")
+	reg := ocitest.Start(t, "", "")
+	host := reg.Host
 	src := filepath.Join(h.dir, "demo")
 	h.must(h.ours("create", src))
 	if err := os.WriteFile(filepath.Join(src, "Chart.yaml"), []byte("apiVersion: v2\nname: demo\nversion: 1.0.0+abc\nappVersion: \"1\"\ndescription: d\nhome: https://example.com\nsources: [https://src]\nmaintainers:\n- name: Me\n  email: me@example.com\n"), 0o644); err != nil {
@@ -40,8 +41,8 @@ func TestOCIMatchesHelm(t *testing.T) {
 	if strings.ReplaceAll(ro.stderr, "/ours/", "/helm/") != rh.stderr || ro.stdout != rh.stdout {
 		t.Errorf("push output:\nours %+v\nhelm %+v", ro, rh)
 	}
-	mh, dh := reg.Manifest("helm/demo", "1.0.0_abc")
-	mo, do := reg.Manifest("ours/demo", "1.0.0_abc")
+	mh, dh := reg.Manifest(t, "helm/demo", "1.0.0_abc")
+	mo, do := reg.Manifest(t, "ours/demo", "1.0.0_abc")
 	if dh == "" || dh != do {
 		t.Errorf("manifest digests differ: helm %s ours %s\nhelm: %s\nours: %s", dh, do, mh, mo)
 	}
@@ -87,7 +88,7 @@ func TestOCIMatchesHelm(t *testing.T) {
 // Helm push, and Helm's stored credentials let us pull.
 func TestRegistryLoginSharedWithHelm(t *testing.T) {
 	h := newHarness(t)
-	_, host := registrytest.Start(t, "alice", "s3cret")
+	host := ocitest.Start(t, "alice", "s3cret").Host
 	src := filepath.Join(h.dir, "demo")
 	h.must(h.ours("create", src))
 	h.must(h.ours("package", src, "-d", h.dir))

@@ -149,9 +149,7 @@ func (a *Push) pushChartMuseum(ctx context.Context, out io.Writer, data, prov []
 		if err != nil {
 			return err
 		}
-		if idx.ServerInfo != nil {
-			contextPath = idx.ServerInfo.ContextPath
-		}
+		contextPath = idx.ContextPath
 	}
 	u, err := url.Parse(base)
 	if err != nil {

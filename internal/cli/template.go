@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -40,7 +41,8 @@ type Template struct {
 	EnableDNS    bool
 	NameTemplate string
 	// clusterOnly holds flags Helm accepts on template because it shares
-	// them with install; they change nothing in a local render.
+	// them with install; most change nothing in a local render, and those
+	// that would are refused (refuseUnimplemented).
 	clusterOnly struct {
 		atomic, createNamespace, dependencyUpdate, disableOpenAPI, force, hideNotes bool
 		replace, skipCRDs, takeOwnership, validate, wait, waitForJobs               bool
@@ -52,8 +54,34 @@ type Template struct {
 	}
 }
 
+// errNotImplemented marks a flag this client accepts, as Helm does, but
+// cannot honour yet: refusing it beats rendering something other than what
+// the flag asks for.
+var errNotImplemented = errors.New("not implemented")
+
+// refuseUnimplemented reports the install flags that change what Helm's
+// template prints (or whether it succeeds) and that this client does not
+// implement yet, all at once.
+func (a *Template) refuseUnimplemented() error {
+	c := &a.clusterOnly
+	var errs []error
+	if c.postRenderer != "" {
+		errs = append(errs, fmt.Errorf("helm template --post-renderer is %w yet: pipe the output through the post-renderer instead", errNotImplemented))
+	}
+	if c.dependencyUpdate {
+		errs = append(errs, fmt.Errorf("helm template --dependency-update is %w yet: run 'helm dependency update' on the chart first", errNotImplemented))
+	}
+	if c.validate {
+		errs = append(errs, fmt.Errorf("helm template --validate is %w yet: it needs a connection to the cluster", errNotImplemented))
+	}
+	return errors.Join(errs...)
+}
+
 // Run renders the chart and prints the manifests like Helm.
 func (a *Template) Run(ctx context.Context, out io.Writer) error {
+	if err := a.refuseUnimplemented(); err != nil {
+		return err
+	}
 	name := a.Name
 	if a.GenerateName {
 		base := strings.TrimSuffix(filepath.Base(a.Chart), ".tgz")
@@ -194,8 +222,8 @@ func rangeArgs(lo, hi int) cobra.PositionalArgs {
 }
 
 // postRendererString and postRendererArgs carry Helm's flag type names, so
-// `helm template --help` reads the same; post-rendering itself is a cluster
-// (install) feature and is not run here.
+// `helm template --help` reads the same; post-rendering is not implemented
+// yet, so --post-renderer is refused.
 type postRendererString string
 
 func (p *postRendererString) String() string     { return string(*p) }

@@ -133,7 +133,10 @@ func corpus() []corpusCase {
 		{name: "execerror3", args: []string{"execerror3"}},
 		{name: "yamlerror", args: []string{"yamlerror"}},
 		{name: "yamlerror2", args: []string{"yamlerror2"}},
-		{name: "kubeversion-fail", args: []string{"kubeversion"}},
+		// kubeVersion ">= 1.25.0-0" (as argo-cd and ingress-nginx require):
+		// met by a released Helm's default, v1.37.0; not by v1.24.
+		{name: "kubeversion-default", args: []string{"kubeversion"}},
+		{name: "kubeversion-fail", args: []string{"kubeversion", "--kube-version", "v1.24.0"}},
 		{name: "kubeversion-ok", args: []string{"kubeversion", "--kube-version", "v1.29.3", "--api-versions", "example.com/v1,example.com/v1/Widget"}},
 		{name: "kubeversion-bad", args: []string{"kubeversion", "--kube-version", "1"}},
 		{name: "novalue", args: []string{"novalue"}},

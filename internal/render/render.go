@@ -84,7 +84,7 @@ type Options struct {
 	IsUpgrade bool
 
 	// Capabilities replaces the defaults of helm template (Kubernetes
-	// v1.20.0, Helm 3.22's API version list); install against a cluster
+	// v1.37.0, Helm 3.22's API version list); install against a cluster
 	// passes the cluster's. KubeVersion and APIVersions apply on top.
 	Capabilities *engine.Capabilities
 	// KubeVersion is --kube-version (parse it with engine.ParseKubeVersion).

@@ -103,7 +103,7 @@ func TestTemplateErrors(t *testing.T) {
 		message string
 	}{
 		{name: "library", ch: lib, is: render.ErrNotInstallable, message: "library charts are not installable"},
-		{name: "kubeVersion", ch: kv, is: render.ErrKubeVersion, render: true, message: "chart requires kubeVersion: >=1.99 which is incompatible with Kubernetes v1.20.0"},
+		{name: "kubeVersion", ch: kv, is: render.ErrKubeVersion, render: true, message: "chart requires kubeVersion: >=1.99 which is incompatible with Kubernetes v1.37.0"},
 		{name: "missing", ch: missing, is: render.ErrMissingDependencies, message: "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: gone"},
 		{name: "template", ch: bad, render: true, message: "execution error at (bad/templates/x.yaml:1:3): no"},
 	}

@@ -6,37 +6,36 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/storage"
 )
 
-// Media types of a chart's OCI face, in Helm's layout.
-const (
-	MediaTypeImageManifest = "application/vnd.oci.image.manifest.v1+json"
-	MediaTypeHelmConfig    = "application/vnd.cncf.helm.config.v1+json"
-)
-
-// TagOf is the OCI tag of a chart version: OCI tags may not contain '+',
-// so Helm writes SemVer build metadata with '_'.
-func TagOf(version string) string { return strings.ReplaceAll(version, "+", "_") }
-
-func validChart(cv storage.ChartVersion) error {
-	if cv.TenantID == 0 || cv.Name == "" || cv.Version == "" {
-		return errors.New("sqldb: chart version needs tenant, name and version")
+// validChart checks that a chart's two faces describe one chart: the
+// manifest row is the version's face and references its archive, config
+// and provenance.
+func validChart(c storage.Chart) error {
+	cv, m := c.Version, c.Manifest
+	if cv.TenantID == 0 || cv.Name == "" || cv.Version == "" || c.Tag == "" {
+		return errors.New("sqldb: chart version needs tenant, name, version and tag")
 	}
 	for i, d := range []digest.Digest{cv.Digest, cv.ProvDigest, cv.ConfigDigest, cv.ManifestDigest} {
-		if d == "" && i > 0 { // only the .tgz is mandatory
+		if d == "" && i == 1 { // only the .prov is optional
 			continue
 		}
 		if err := d.Validate(); err != nil {
 			return fmt.Errorf("sqldb: %w: %q", storage.ErrInvalidDigest, d)
 		}
 	}
-	if (cv.ManifestDigest == "") != (cv.ConfigDigest == "") {
-		return errors.New("sqldb: a chart's OCI face needs both manifest and config")
+	if m.Digest != cv.ManifestDigest || m.Size != cv.ManifestSize || m.ConfigDigest != cv.ConfigDigest {
+		return errors.New("sqldb: the manifest row is not the chart version's OCI face")
+	}
+	for _, d := range []digest.Digest{cv.Digest, cv.ProvDigest, cv.ConfigDigest} {
+		if d != "" && !slices.Contains(m.Blobs, d) {
+			return fmt.Errorf("sqldb: the chart's manifest does not reference %s", d)
+		}
 	}
 	if !json.Valid(cv.Metadata) {
 		return errors.New("sqldb: chart metadata is not JSON")
@@ -44,31 +43,49 @@ func validChart(cv storage.ChartVersion) error {
 	return nil
 }
 
-// PutChartVersion implements storage.Charts.
-func (db *DB) PutChartVersion(ctx context.Context, cv storage.ChartVersion, opt storage.PutOptions) error {
-	if err := validChart(cv); err != nil {
+// PutChart implements storage.Charts.
+func (db *DB) PutChart(ctx context.Context, c storage.Chart, opt storage.PutOptions) error {
+	if err := validChart(c); err != nil {
 		return err
 	}
+	cv, m := c.Version, c.Manifest
 	err := db.write(ctx, func(tx q) error {
-		old, err := db.putChartRow(ctx, tx, cv, opt)
-		if err != nil {
+		// Locks first, in one order for every writer: the quota's tenant,
+		// then the version's (the generation bump).
+		if opt.Quota.Max > 0 && opt.Quota.Nested {
+			if err := lockTenantPath(ctx, tx, opt.Quota.Tenant); err != nil {
+				return err
+			}
+		}
+		if err := bumpGeneration(ctx, tx, cv.TenantID); err != nil {
 			return err
+		}
+		if opt.Quota.Max > 0 {
+			if err := checkQuota(ctx, tx, cv, opt.Quota); err != nil {
+				return err
+			}
+		}
+		for _, b := range []storage.Descriptor{{Digest: cv.Digest, Size: cv.Size}, {Digest: cv.ProvDigest, Size: cv.ProvSize},
+			{Digest: cv.ConfigDigest, Size: cv.ConfigSize}, {Digest: cv.ManifestDigest, Size: cv.ManifestSize}} {
+			if b.Digest == "" {
+				continue
+			}
+			if err := db.ensureBlob(ctx, tx, b.Digest, b.Size); err != nil {
+				return err
+			}
 		}
 		repoID, err := ensureRepo(ctx, tx, cv.TenantID, cv.Name)
 		if err != nil {
 			return err
 		}
-		for _, d := range chartBlobs(cv) {
-			if err := linkBlob(ctx, tx, repoID, d); err != nil {
-				return err
-			}
+		if err := useBlobs(ctx, tx, repoID, m.Blobs, opt.Link); err != nil {
+			return err
 		}
-		if old != "" && old != cv.ManifestDigest {
-			if err := deleteManifest(ctx, tx, repoID, old); err != nil {
-				return err
-			}
+		old, err := putChartRow(ctx, tx, cv, opt)
+		if err != nil {
+			return err
 		}
-		return db.putChartManifest(ctx, tx, repoID, cv)
+		return putFace(ctx, tx, repoID, old, c)
 	})
 	if err != nil {
 		return fmt.Errorf("put chart %s-%s: %w", cv.Name, cv.Version, err)
@@ -76,99 +93,130 @@ func (db *DB) PutChartVersion(ctx context.Context, cv storage.ChartVersion, opt 
 	return nil
 }
 
-// chartBlobs are the blobs a chart version links in its repository: the
-// config and layers of its manifest.
-func chartBlobs(cv storage.ChartVersion) []digest.Digest {
-	ds := []digest.Digest{cv.Digest}
-	if cv.ProvDigest != "" {
-		ds = append(ds, cv.ProvDigest)
+// lockTenantPath takes the row lock of the tenant at path, creating the
+// row: the quota of a tenant whose versions live in several rows (paths
+// below it) is exact only when its writers are serialised on one row.
+func lockTenantPath(ctx context.Context, tx q, path string) error {
+	if _, err := tx.exec(ctx, `INSERT INTO tenants (path, generation) VALUES (?, 0) ON CONFLICT (path) DO NOTHING`, path); err != nil {
+		return fmt.Errorf("sqldb: create tenant %q: %w", path, err)
 	}
-	if cv.ConfigDigest != "" {
-		ds = append(ds, cv.ConfigDigest)
+	if _, err := tx.exec(ctx, `UPDATE tenants SET generation = generation WHERE path = ?`, path); err != nil {
+		return fmt.Errorf("sqldb: lock tenant %q: %w", path, err)
 	}
-	return ds
+	return nil
 }
 
-// putChartRow writes the chart_versions row: it bumps the generation (taking
-// the tenant lock first), applies MaxObjects, records the blobs, and inserts
-// the row, letting the primary key decide a conflict. With Overwrite the old
-// row is replaced and its manifest digest returned, so the caller can retire
-// that manifest.
-func (db *DB) putChartRow(ctx context.Context, tx q, cv storage.ChartVersion, opt storage.PutOptions) (oldManifest digest.Digest, err error) {
-	if err := bumpGeneration(ctx, tx, cv.TenantID); err != nil {
-		return "", err
+// checkQuota fails with ErrLimit when the quota's tenant holds q.Max
+// versions other than cv's. Counting at most Max rows keeps the check's
+// cost bounded by the limit, not by the number of versions.
+func checkQuota(ctx context.Context, tx q, cv storage.ChartVersion, qt storage.Quota) error {
+	where, args := `t.path = ?`, []any{qt.Tenant}
+	switch {
+	case qt.Nested && qt.Tenant == "":
+		where, args = `1 = 1`, nil
+	case qt.Nested:
+		prefix := qt.Tenant + "/"
+		where, args = `(t.path = ? OR substr(t.path, 1, ?) = ?)`, []any{qt.Tenant, len(prefix), prefix}
 	}
-	if opt.MaxObjects > 0 {
-		// Counting at most MaxObjects rows keeps the check's cost bounded by
-		// the limit, not by the number of versions.
-		var n int
-		err := tx.row(ctx, `SELECT count(*) FROM (SELECT 1 FROM chart_versions WHERE tenant_id = ? AND NOT (name = ? AND version = ?) LIMIT ?) AS c`,
-			cv.TenantID, cv.Name, cv.Version, opt.MaxObjects).Scan(&n)
-		if err != nil {
-			return "", fmt.Errorf("sqldb: count versions: %w", err)
-		}
-		if n >= opt.MaxObjects {
-			return "", fmt.Errorf("sqldb: %d chart versions: %w", n, storage.ErrLimit)
-		}
+	args = append(args, cv.TenantID, cv.Name, cv.Version, qt.Max)
+	var n int
+	err := tx.row(ctx, `SELECT count(*) FROM (SELECT 1 FROM chart_versions c JOIN tenants t ON t.id = c.tenant_id
+		WHERE `+where+` AND NOT (c.tenant_id = ? AND c.name = ? AND c.version = ?) LIMIT ?) AS n`, args...).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("sqldb: count versions: %w", err)
 	}
-	if err := db.ensureBlob(ctx, tx, cv.Digest, cv.Size); err != nil {
-		return "", err
+	if n >= qt.Max {
+		return fmt.Errorf("sqldb: %d chart versions: %w", n, storage.ErrLimit)
 	}
-	for _, b := range []storage.Descriptor{{Digest: cv.ProvDigest, Size: cv.ProvSize}, {Digest: cv.ConfigDigest, Size: cv.ConfigSize}, {Digest: cv.ManifestDigest, Size: cv.ManifestSize}} {
-		if b.Digest == "" {
+	return nil
+}
+
+// useBlobs links the chart's blobs in its repository (link: the caller
+// received them) or checks that they are linked there already, refreshing
+// each link so garbage collection leaves it alone.
+func useBlobs(ctx context.Context, tx q, repoID int64, blobs []digest.Digest, link bool) error {
+	for _, d := range blobs {
+		if link {
+			if err := linkBlob(ctx, tx, repoID, d); err != nil {
+				return err
+			}
 			continue
 		}
-		if err := db.ensureBlob(ctx, tx, b.Digest, b.Size); err != nil {
-			return "", err
+		n, err := tx.exec(ctx, `UPDATE repo_blobs SET created = ? WHERE repository_id = ? AND digest = ?`, now(), repoID, string(d))
+		if err != nil {
+			return fmt.Errorf("sqldb: check blob %s: %w", d, err)
+		}
+		if n == 0 {
+			return &storage.MissingBlobError{Digest: d}
 		}
 	}
-	if opt.Overwrite {
-		var md sql.NullString
-		err := tx.row(ctx, `DELETE FROM chart_versions WHERE tenant_id = ? AND name = ? AND version = ? RETURNING manifest_digest`,
-			cv.TenantID, cv.Name, cv.Version).Scan(&md)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return "", fmt.Errorf("sqldb: replace chart version: %w", err)
-		}
-		oldManifest = digest.Digest(md.String)
-	}
-	_, err = tx.exec(ctx, `INSERT INTO chart_versions (tenant_id, name, version, digest, size, prov_digest, prov_size, metadata, created,
-		signer, signer_fingerprint, server_signed, manifest_digest, manifest_size, config_digest, config_size)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return nil
+}
+
+// putChartRow writes the chart_versions row, letting the primary key decide
+// a conflict. An existing version is replaced with Overwrite, re-pointed
+// at the new face with Repush when its archive and provenance are the same,
+// and ErrExists otherwise. It returns the manifest the version had, which
+// is no longer its face.
+func putChartRow(ctx context.Context, tx q, cv storage.ChartVersion, opt storage.PutOptions) (oldManifest digest.Digest, err error) {
+	n, err := tx.exec(ctx, `INSERT INTO chart_versions (`+chartColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name, version) DO NOTHING`,
 		cv.TenantID, cv.Name, cv.Version, string(cv.Digest), cv.Size, nullString(string(cv.ProvDigest)), cv.ProvSize,
 		string(cv.Metadata), toNanos(cv.Created), cv.Signer, cv.SignerFingerprint, cv.ServerSigned,
-		nullString(string(cv.ManifestDigest)), cv.ManifestSize, nullString(string(cv.ConfigDigest)), cv.ConfigSize)
-	if isUnique(err) {
-		return "", fmt.Errorf("sqldb: chart version %s-%s: %w", cv.Name, cv.Version, storage.ErrExists)
-	}
+		string(cv.ManifestDigest), cv.ManifestSize, string(cv.ConfigDigest), cv.ConfigSize)
 	if isForeignKey(err) {
 		return "", fmt.Errorf("sqldb: tenant %d: %w", cv.TenantID, storage.ErrNotFound)
 	}
 	if err != nil {
 		return "", fmt.Errorf("sqldb: insert chart version: %w", err)
 	}
+	if n == 1 {
+		return "", nil
+	}
+	var dg string
+	var prov, manifest sql.NullString
+	err = tx.row(ctx, `SELECT digest, prov_digest, manifest_digest FROM chart_versions WHERE tenant_id = ? AND name = ? AND version = ?`,
+		cv.TenantID, cv.Name, cv.Version).Scan(&dg, &prov, &manifest)
+	if err != nil {
+		return "", fmt.Errorf("sqldb: chart version %s-%s: %w", cv.Name, cv.Version, err)
+	}
+	oldManifest = digest.Digest(manifest.String)
+	same := dg == string(cv.Digest) && prov.String == string(cv.ProvDigest)
+	switch {
+	case opt.Repush && same:
+		_, err = tx.exec(ctx, `UPDATE chart_versions SET manifest_digest = ?, manifest_size = ?, config_digest = ?, config_size = ?
+			WHERE tenant_id = ? AND name = ? AND version = ?`,
+			string(cv.ManifestDigest), cv.ManifestSize, string(cv.ConfigDigest), cv.ConfigSize, cv.TenantID, cv.Name, cv.Version)
+	case opt.Overwrite:
+		_, err = tx.exec(ctx, `UPDATE chart_versions SET digest = ?, size = ?, prov_digest = ?, prov_size = ?, metadata = ?, created = ?,
+			signer = ?, signer_fingerprint = ?, server_signed = ?, manifest_digest = ?, manifest_size = ?, config_digest = ?, config_size = ?
+			WHERE tenant_id = ? AND name = ? AND version = ?`,
+			string(cv.Digest), cv.Size, nullString(string(cv.ProvDigest)), cv.ProvSize, string(cv.Metadata), toNanos(cv.Created),
+			cv.Signer, cv.SignerFingerprint, cv.ServerSigned, string(cv.ManifestDigest), cv.ManifestSize, string(cv.ConfigDigest), cv.ConfigSize,
+			cv.TenantID, cv.Name, cv.Version)
+	default:
+		return "", fmt.Errorf("sqldb: chart version %s-%s: %w", cv.Name, cv.Version, storage.ErrExists)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqldb: replace chart version: %w", err)
+	}
 	return oldManifest, nil
 }
 
-// putChartManifest writes the chart's OCI face (when it has one): the
-// manifest row with its references, tagged with the version.
-func (db *DB) putChartManifest(ctx context.Context, tx q, repoID int64, cv storage.ChartVersion) error {
-	if cv.ManifestDigest == "" {
-		return nil
+// putFace writes the chart's OCI face, tagged with its version, and retires
+// the manifest that was its face before (when there was another).
+func putFace(ctx context.Context, tx q, repoID int64, old digest.Digest, c storage.Chart) error {
+	if old != "" && old != c.Manifest.Digest {
+		if err := deleteManifest(ctx, tx, repoID, old); err != nil {
+			return err
+		}
 	}
-	m := storage.Manifest{
-		RepositoryID:    repoID,
-		Digest:          cv.ManifestDigest,
-		Size:            cv.ManifestSize,
-		MediaType:       MediaTypeImageManifest,
-		ConfigDigest:    cv.ConfigDigest,
-		ConfigMediaType: MediaTypeHelmConfig,
-		Blobs:           chartBlobs(cv),
-		Created:         cv.Created,
-	}
+	m := c.Manifest
+	m.RepositoryID = repoID
 	if err := upsertManifest(ctx, tx, m); err != nil {
 		return err
 	}
-	return putTag(ctx, tx, repoID, TagOf(cv.Version), cv.ManifestDigest)
+	return putTag(ctx, tx, repoID, c.Tag, m.Digest)
 }
 
 const chartColumns = `tenant_id, name, version, digest, size, prov_digest, prov_size, metadata, created,
@@ -260,66 +308,52 @@ func (db *DB) DeleteChartVersion(ctx context.Context, tenantID int64, name, vers
 	})
 }
 
-// SetProvenance implements storage.Charts. It records the .prov blob and the
-// signer on the version; when cv carries a new manifest (one with the
-// provenance layer) the OCI face is replaced by it in the same transaction.
-func (db *DB) SetProvenance(ctx context.Context, cv storage.ChartVersion) error {
+// SetProvenance implements storage.Charts. It records the .prov blob and
+// the signer on the version, and replaces the OCI face by c.Manifest (the
+// one with the provenance layer), in one transaction.
+func (db *DB) SetProvenance(ctx context.Context, c storage.Chart) error {
+	cv := c.Version
 	if cv.ProvDigest == "" {
 		return errors.New("sqldb: SetProvenance without a provenance digest")
+	}
+	if err := validChart(c); err != nil {
+		return err
 	}
 	return db.write(ctx, func(tx q) error {
 		if err := bumpGeneration(ctx, tx, cv.TenantID); err != nil {
 			return err
 		}
-		old, err := scanChart(tx.row(ctx, `SELECT `+chartColumns+` FROM chart_versions WHERE tenant_id = ? AND name = ? AND version = ?`,
-			cv.TenantID, cv.Name, cv.Version))
+		var old sql.NullString
+		err := tx.row(ctx, `SELECT manifest_digest FROM chart_versions WHERE tenant_id = ? AND name = ? AND version = ? AND digest = ?`,
+			cv.TenantID, cv.Name, cv.Version, string(cv.Digest)).Scan(&old)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqldb: chart version %s-%s: %w", cv.Name, cv.Version, storage.ErrNotFound)
+			return fmt.Errorf("sqldb: chart version %s-%s with archive %s: %w", cv.Name, cv.Version, cv.Digest, storage.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("sqldb: set provenance: %w", err)
 		}
-		if err := db.ensureBlob(ctx, tx, cv.ProvDigest, cv.ProvSize); err != nil {
-			return err
-		}
-		nv := old
-		nv.ProvDigest, nv.ProvSize = cv.ProvDigest, cv.ProvSize
-		nv.Signer, nv.SignerFingerprint, nv.ServerSigned = cv.Signer, cv.SignerFingerprint, cv.ServerSigned
-		if cv.ManifestDigest != "" {
-			nv.ManifestDigest, nv.ManifestSize = cv.ManifestDigest, cv.ManifestSize
-			nv.ConfigDigest, nv.ConfigSize = cv.ConfigDigest, cv.ConfigSize
-			for _, b := range []storage.Descriptor{{Digest: nv.ManifestDigest, Size: nv.ManifestSize}, {Digest: nv.ConfigDigest, Size: nv.ConfigSize}} {
-				if err := db.ensureBlob(ctx, tx, b.Digest, b.Size); err != nil {
-					return err
-				}
+		for _, b := range []storage.Descriptor{{Digest: cv.ProvDigest, Size: cv.ProvSize}, {Digest: cv.ConfigDigest, Size: cv.ConfigSize},
+			{Digest: cv.ManifestDigest, Size: cv.ManifestSize}} {
+			if err := db.ensureBlob(ctx, tx, b.Digest, b.Size); err != nil {
+				return err
 			}
 		}
 		_, err = tx.exec(ctx, `UPDATE chart_versions SET prov_digest = ?, prov_size = ?, signer = ?, signer_fingerprint = ?, server_signed = ?,
 			manifest_digest = ?, manifest_size = ?, config_digest = ?, config_size = ?
 			WHERE tenant_id = ? AND name = ? AND version = ?`,
-			string(nv.ProvDigest), nv.ProvSize, nv.Signer, nv.SignerFingerprint, nv.ServerSigned,
-			nullString(string(nv.ManifestDigest)), nv.ManifestSize, nullString(string(nv.ConfigDigest)), nv.ConfigSize,
-			nv.TenantID, nv.Name, nv.Version)
+			string(cv.ProvDigest), cv.ProvSize, cv.Signer, cv.SignerFingerprint, cv.ServerSigned,
+			string(cv.ManifestDigest), cv.ManifestSize, string(cv.ConfigDigest), cv.ConfigSize,
+			cv.TenantID, cv.Name, cv.Version)
 		if err != nil {
 			return fmt.Errorf("sqldb: set provenance: %w", err)
 		}
-		repoID, err := ensureRepo(ctx, tx, nv.TenantID, nv.Name)
+		repoID, err := ensureRepo(ctx, tx, cv.TenantID, cv.Name)
 		if err != nil {
 			return err
 		}
-		for _, d := range chartBlobs(nv) {
-			if err := linkBlob(ctx, tx, repoID, d); err != nil {
-				return err
-			}
+		if err := useBlobs(ctx, tx, repoID, c.Manifest.Blobs, true); err != nil {
+			return err
 		}
-		if old.ManifestDigest != "" && old.ManifestDigest != nv.ManifestDigest {
-			if err := deleteManifest(ctx, tx, repoID, old.ManifestDigest); err != nil {
-				return err
-			}
-		}
-		if nv.ManifestDigest != old.ManifestDigest {
-			return db.putChartManifest(ctx, tx, repoID, nv)
-		}
-		return nil
+		return putFace(ctx, tx, repoID, digest.Digest(old.String), c)
 	})
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/storage"
-	"github.com/chartd/chartd/storage/sqldb"
 )
 
 func TestTenants(t *testing.T) {
@@ -57,7 +56,7 @@ func TestTenants(t *testing.T) {
 	})
 }
 
-func TestPutChartVersion(t *testing.T) {
+func TestPutChart(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		tn := e.tenant(t, "org")
@@ -66,7 +65,7 @@ func TestPutChartVersion(t *testing.T) {
 		cv.ProvDigest, cv.ProvSize = prov.Digest, prov.Size
 		cv.Signer, cv.SignerFingerprint = "Alice <alice@example.com>", "ABCD"
 		cv.Created = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
-		if err := e.db.PutChartVersion(ctx, cv, storage.PutOptions{}); err != nil {
+		if err := e.put(ctx, cv, storage.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := e.db.ChartVersion(ctx, tn.ID, "nginx", "1.2.3+build.7")
@@ -90,7 +89,7 @@ func TestPutChartVersion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Digest != cv.ManifestDigest || m.ConfigDigest != cv.ConfigDigest || m.ConfigMediaType != sqldb.MediaTypeHelmConfig {
+		if m.Digest != cv.ManifestDigest || m.ConfigDigest != cv.ConfigDigest || m.ConfigMediaType != face(cv).Manifest.ConfigMediaType {
 			t.Errorf("manifest %+v does not match the chart %+v", m, cv)
 		}
 		if m.Chart == nil || m.Chart.Version != cv.Version {
@@ -113,7 +112,7 @@ func TestPutChartVersion(t *testing.T) {
 
 // Uniqueness is the database's: of N concurrent puts of one version exactly
 // one wins, and the generation moves once.
-func TestPutChartVersionConcurrent(t *testing.T) {
+func TestPutChartConcurrent(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		tn := e.tenant(t, "")
@@ -128,7 +127,7 @@ func TestPutChartVersionConcurrent(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				errs[i] = e.db.PutChartVersion(ctx, cvs[i], storage.PutOptions{})
+				errs[i] = e.put(ctx, cvs[i], storage.PutOptions{})
 			})
 		}
 		close(start)
@@ -157,19 +156,19 @@ func TestPutChartVersionConcurrent(t *testing.T) {
 	})
 }
 
-func TestPutChartVersionOverwrite(t *testing.T) {
+func TestPutChartOverwrite(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		tn := e.tenant(t, "t")
 		old := e.chart(t, tn.ID, "app", "1.0.0", "old")
-		if err := e.db.PutChartVersion(ctx, old, storage.PutOptions{}); err != nil {
+		if err := e.put(ctx, old, storage.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		nw := e.chart(t, tn.ID, "app", "1.0.0", "new")
-		if err := e.db.PutChartVersion(ctx, nw, storage.PutOptions{}); !errors.Is(err, storage.ErrExists) {
+		if err := e.put(ctx, nw, storage.PutOptions{}); !errors.Is(err, storage.ErrExists) {
 			t.Fatalf("second put without overwrite: %v, want ErrExists", err)
 		}
-		if err := e.db.PutChartVersion(ctx, nw, storage.PutOptions{Overwrite: true}); err != nil {
+		if err := e.put(ctx, nw, storage.PutOptions{Overwrite: true}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := e.db.ChartVersion(ctx, tn.ID, "app", "1.0.0")
@@ -214,11 +213,11 @@ func TestMaxObjects(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				tn := e.tenant(t, tt.name)
 				for _, v := range tt.existing {
-					if err := e.db.PutChartVersion(ctx, e.chart(t, tn.ID, "app", v, tt.name), storage.PutOptions{}); err != nil {
+					if err := e.put(ctx, e.chart(t, tn.ID, "app", v, tt.name), storage.PutOptions{}); err != nil {
 						t.Fatal(err)
 					}
 				}
-				err := e.db.PutChartVersion(ctx, e.chart(t, tn.ID, "app", tt.put, "again"), storage.PutOptions{MaxObjects: tt.max, Overwrite: tt.overwrite})
+				err := e.put(ctx, e.chart(t, tn.ID, "app", tt.put, "again"), storage.PutOptions{Quota: storage.Quota{Max: tt.max, Tenant: tt.name}, Overwrite: tt.overwrite})
 				if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 					t.Fatalf("put: %v, want %v", err, tt.want)
 				}
@@ -232,7 +231,7 @@ func TestDeleteChartVersion(t *testing.T) {
 		ctx := context.Background()
 		tn := e.tenant(t, "d")
 		cv := e.chart(t, tn.ID, "app", "1.0.0", "")
-		if err := e.db.PutChartVersion(ctx, cv, storage.PutOptions{}); err != nil {
+		if err := e.put(ctx, cv, storage.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.db.DeleteChartVersion(ctx, tn.ID, "app", "1.0.0"); err != nil {
@@ -267,7 +266,7 @@ func TestSetProvenance(t *testing.T) {
 		ctx := context.Background()
 		tn := e.tenant(t, "")
 		cv := e.chart(t, tn.ID, "app", "1.0.0", "")
-		if err := e.db.PutChartVersion(ctx, cv, storage.PutOptions{}); err != nil {
+		if err := e.put(ctx, cv, storage.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		prov := e.push(t, []byte("signature"))
@@ -275,7 +274,7 @@ func TestSetProvenance(t *testing.T) {
 		upd := cv
 		upd.ProvDigest, upd.ProvSize, upd.ServerSigned = prov.Digest, prov.Size, true
 		upd.ManifestDigest, upd.ManifestSize = man.Digest, man.Size
-		if err := e.db.SetProvenance(ctx, upd); err != nil {
+		if err := e.db.SetProvenance(ctx, face(upd)); err != nil {
 			t.Fatal(err)
 		}
 		got, err := e.db.ChartVersion(ctx, tn.ID, "app", "1.0.0")
@@ -292,7 +291,7 @@ func TestSetProvenance(t *testing.T) {
 		}
 		missing := upd
 		missing.Version = "2.0.0"
-		if err := e.db.SetProvenance(ctx, missing); !errors.Is(err, storage.ErrNotFound) {
+		if err := e.db.SetProvenance(ctx, face(missing)); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("SetProvenance of a missing version: %v", err)
 		}
 	})
@@ -307,7 +306,7 @@ func TestFailedPutLeavesNoRow(t *testing.T) {
 		tn := e.tenant(t, "")
 		cv := e.chart(t, tn.ID, "app", "1.0.0", "")
 		cv.Digest = digest.FromString("never pushed")
-		err := e.db.PutChartVersion(ctx, cv, storage.PutOptions{})
+		err := e.put(ctx, cv, storage.PutOptions{})
 		var missing *storage.MissingBlobError
 		if !errors.As(err, &missing) || missing.Digest != cv.Digest || !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("put with an uncommitted blob: %v, want MissingBlobError for %s", err, cv.Digest)
@@ -367,7 +366,7 @@ func TestMaxObjectsConcurrent(t *testing.T) {
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Go(func() { errs[i] = e.db.PutChartVersion(ctx, cvs[i], storage.PutOptions{MaxObjects: max}) })
+			wg.Go(func() { errs[i] = e.put(ctx, cvs[i], storage.PutOptions{Quota: storage.Quota{Max: max}}) })
 		}
 		wg.Wait()
 		var ok int
@@ -384,6 +383,39 @@ func TestMaxObjectsConcurrent(t *testing.T) {
 		}
 		if list, _ := e.db.ChartVersions(ctx, tn.ID, "app"); len(list) != max {
 			t.Errorf("%d versions stored, want %d", len(list), max)
+		}
+	})
+}
+
+// A nested quota counts the versions of every path below its tenant, and
+// only those: "tx" is not below "t".
+func TestQuotaNested(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		q := storage.Quota{Max: 2, Tenant: "t", Nested: true}
+		for i, path := range []string{"t", "t/sub"} {
+			tn := e.tenant(t, path)
+			if err := e.put(ctx, e.chart(t, tn.ID, "app", fmt.Sprintf("1.0.%d", i), path), storage.PutOptions{Quota: q}); err != nil {
+				t.Fatalf("put %d in %s: %v", i, path, err)
+			}
+		}
+		deep := e.tenant(t, "t/sub/deeper")
+		if err := e.put(ctx, e.chart(t, deep.ID, "app", "2.0.0", ""), storage.PutOptions{Quota: q}); !errors.Is(err, storage.ErrLimit) {
+			t.Errorf("third version below t: %v, want ErrLimit", err)
+		}
+		tx := e.tenant(t, "tx")
+		if err := e.put(ctx, e.chart(t, tx.ID, "app", "1.0.0", ""), storage.PutOptions{Quota: storage.Quota{Max: 1, Tenant: "tx", Nested: true}}); err != nil {
+			t.Errorf("tenant tx is not below t: %v", err)
+		}
+		// Exact (dynamic depth): t/sub is a tenant of its own.
+		sub := e.tenant(t, "t/sub")
+		if err := e.put(ctx, e.chart(t, sub.ID, "app", "3.0.0", ""), storage.PutOptions{Quota: storage.Quota{Max: 2, Tenant: "t/sub"}}); err != nil {
+			t.Errorf("exact quota of t/sub (1 version): %v", err)
+		}
+		// The root's nested quota counts everything.
+		root := e.tenant(t, "")
+		if err := e.put(ctx, e.chart(t, root.ID, "app", "1.0.0", ""), storage.PutOptions{Quota: storage.Quota{Max: 4, Nested: true}}); !errors.Is(err, storage.ErrLimit) {
+			t.Errorf("root quota of 4 with 4 versions below it: %v, want ErrLimit", err)
 		}
 	})
 }

@@ -172,7 +172,8 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqldb: %w", err)
 	}
-	p, err := goose.NewProvider(dialect, db.wr, fsys, append(popts, goose.WithDisableGlobalRegistry(true))...)
+	popts = append(popts, goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(db.goMigrations()...))
+	p, err := goose.NewProvider(dialect, db.wr, fsys, popts...)
 	if err != nil {
 		return fmt.Errorf("sqldb: migrations: %w", err)
 	}

@@ -8,13 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/chartd/chartd/storage"
 	"github.com/chartd/chartd/storage/sqldb"
 )
 
 // A chart arriving through the ChartMuseum API: its blobs are committed to
 // the store first, then one transaction records the version with both faces.
-func ExampleDB_PutChartVersion() {
+func ExampleDB_PutChart() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "chartd-example-")
 	if err != nil {
@@ -46,11 +48,20 @@ func ExampleDB_PutChartVersion() {
 		return d
 	}
 	tgz, cfg, man := push("the .tgz bytes"), push(meta), push("the OCI manifest bytes")
-	err = db.PutChartVersion(ctx, storage.ChartVersion{
-		TenantID: tenant.ID, Name: "nginx", Version: "1.0.0+b1",
-		Digest: tgz.Digest, Size: tgz.Size, Metadata: []byte(meta),
-		ManifestDigest: man.Digest, ManifestSize: man.Size, ConfigDigest: cfg.Digest, ConfigSize: cfg.Size,
-	}, storage.PutOptions{})
+	// The caller builds both faces (chartd's intake does, in Helm's layout).
+	err = db.PutChart(ctx, storage.Chart{
+		Version: storage.ChartVersion{
+			TenantID: tenant.ID, Name: "nginx", Version: "1.0.0+b1",
+			Digest: tgz.Digest, Size: tgz.Size, Metadata: []byte(meta),
+			ManifestDigest: man.Digest, ManifestSize: man.Size, ConfigDigest: cfg.Digest, ConfigSize: cfg.Size,
+		},
+		Manifest: storage.Manifest{
+			Digest: man.Digest, Size: man.Size, MediaType: "application/vnd.oci.image.manifest.v1+json",
+			ConfigDigest: cfg.Digest, ConfigMediaType: "application/vnd.cncf.helm.config.v1+json",
+			Blobs: []digest.Digest{cfg.Digest, tgz.Digest},
+		},
+		Tag: "1.0.0_b1",
+	}, storage.PutOptions{Link: true})
 	if err != nil {
 		log.Fatal(err)
 	}

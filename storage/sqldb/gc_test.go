@@ -45,7 +45,7 @@ func TestGCUnreferencedPush(t *testing.T) {
 			t.Fatalf("unreferenced blob is visible: %v", err)
 		}
 		kept := e.chart(t, tn.ID, "app", "1.0.0", "")
-		if err := e.db.PutChartVersion(ctx, kept, storage.PutOptions{}); err != nil {
+		if err := e.put(ctx, kept, storage.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if st := e.gc(t, time.Hour); st.Blobs != 0 || st.Adopted != 0 {
@@ -83,7 +83,7 @@ func TestGCDedupAcrossTenants(t *testing.T) {
 			tn := e.tenant(t, fmt.Sprint("tenant", i))
 			tenants = append(tenants, tn)
 			cv = e.chart(t, tn.ID, "shared", "1.0.0", "same bytes")
-			if err := e.db.PutChartVersion(ctx, cv, storage.PutOptions{}); err != nil {
+			if err := e.put(ctx, cv, storage.PutOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -138,7 +138,7 @@ func TestGCManifests(t *testing.T) {
 		sig.Subject = tagged.Digest
 		put(sig, "")
 		chart := e.chart(t, tn.ID, "app", "1.0.0", "")
-		if err := e.db.PutChartVersion(ctx, chart, storage.PutOptions{}); err != nil {
+		if err := e.put(ctx, chart, storage.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.db.DeleteTag(ctx, repo.ID, "1.0.0"); err != nil { // untagged, but a chart's face
@@ -230,7 +230,7 @@ func TestGCRaceWithReupload(t *testing.T) {
 		}
 		// Referenced first, then GC: kept.
 		man := e.push(t, []byte("manifest of the layer"))
-		m := storage.Manifest{RepositoryID: repo.ID, Digest: man.Digest, Size: man.Size, MediaType: sqldb.MediaTypeImageManifest, Blobs: []digest.Digest{b.Digest}}
+		m := storage.Manifest{RepositoryID: repo.ID, Digest: man.Digest, Size: man.Size, MediaType: imageManifest, Blobs: []digest.Digest{b.Digest}}
 		if err := e.db.PutManifest(ctx, m, "latest"); err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/internal/testutil/pgtest"
 	"github.com/chartd/chartd/storage"
@@ -105,4 +108,25 @@ func (e *env) generation(t testing.TB, path string) int64 {
 		t.Fatal(err)
 	}
 	return g
+}
+
+const imageManifest = "application/vnd.oci.image.manifest.v1+json"
+
+// face is the OCI face row of cv as the intake builds it: the manifest
+// referencing the config, the archive and the provenance.
+func face(cv storage.ChartVersion) storage.Chart {
+	blobs := []digest.Digest{cv.ConfigDigest, cv.Digest}
+	if cv.ProvDigest != "" {
+		blobs = append(blobs, cv.ProvDigest)
+	}
+	m := storage.Manifest{Digest: cv.ManifestDigest, Size: cv.ManifestSize, MediaType: imageManifest,
+		ConfigDigest: cv.ConfigDigest, ConfigMediaType: "application/vnd.example.chart", Blobs: blobs}
+	return storage.Chart{Version: cv, Manifest: m, Tag: strings.ReplaceAll(cv.Version, "+", "_")}
+}
+
+// put writes cv with its face as an upload does (the caller received the
+// blobs, so they are linked).
+func (e *env) put(ctx context.Context, cv storage.ChartVersion, opt storage.PutOptions) error {
+	opt.Link = true
+	return e.db.PutChart(ctx, face(cv), opt)
 }

@@ -23,11 +23,14 @@ func (db *DB) ensureBlob(ctx context.Context, tx q, d digest.Digest, size int64)
 	if err := d.Validate(); err != nil {
 		return fmt.Errorf("sqldb: %w: %q", storage.ErrInvalidDigest, d)
 	}
-	n, err := tx.exec(ctx, `INSERT INTO blobs (digest, size, created) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING`, string(d), size, now())
-	if err != nil {
+	// A blob another tenant already holds must cost what a new one costs
+	// (design invariant 3): the row is written, and the store asked, either
+	// way. The no-op update makes an existing row a write like an insert.
+	if _, err := tx.exec(ctx, `INSERT INTO blobs (digest, size, created) VALUES (?, ?, ?)
+		ON CONFLICT (digest) DO UPDATE SET digest = excluded.digest`, string(d), size, now()); err != nil {
 		return fmt.Errorf("sqldb: record blob %s: %w", d, err)
 	}
-	if n == 0 || db.stat == nil {
+	if db.stat == nil {
 		return nil
 	}
 	desc, err := db.stat.Stat(ctx, d)
@@ -155,7 +158,7 @@ func (db *DB) Repository(ctx context.Context, tenantID int64, name string, creat
 // byte order of the full name.
 func (db *DB) Catalog(ctx context.Context, last string, n int, allowed func(tenantPath string) bool) ([]string, error) {
 	const full = `CASE WHEN t.path = '' THEN r.name ELSE t.path || '/' || r.name END`
-	rows, err := db.read().query(ctx, `SELECT t.path, `+full+` FROM repositories r JOIN tenants t ON t.id = r.tenant_id
+	rows, err := db.read().query(ctx, `SELECT `+full+` FROM repositories r JOIN tenants t ON t.id = r.tenant_id
 		WHERE `+full+` > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
 		ORDER BY `+full, last)
 	if err != nil {
@@ -164,11 +167,11 @@ func (db *DB) Catalog(ctx context.Context, last string, n int, allowed func(tena
 	defer rows.Close()
 	var out []string
 	for rows.Next() && (n <= 0 || len(out) < n) {
-		var path, name string
-		if err := rows.Scan(&path, &name); err != nil {
+		var name string
+		if err := rows.Scan(&name); err != nil {
 			return nil, fmt.Errorf("sqldb: catalog: %w", err)
 		}
-		if allowed == nil || allowed(path) {
+		if allowed == nil || allowed(name) {
 			out = append(out, name)
 		}
 	}
@@ -235,40 +238,16 @@ func (db *DB) PutManifest(ctx context.Context, m storage.Manifest, tag string) e
 	if err := m.Digest.Validate(); err != nil {
 		return fmt.Errorf("sqldb: manifest: %w: %q", storage.ErrInvalidDigest, m.Digest)
 	}
+	if m.Chart != nil {
+		return errors.New("sqldb: a chart's manifest is written by PutChart")
+	}
 	return db.write(ctx, func(tx q) error {
-		var tenantID int64
-		var repoName string
-		err := tx.row(ctx, `SELECT tenant_id, name FROM repositories WHERE id = ?`, m.RepositoryID).Scan(&tenantID, &repoName)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqldb: repository %d: %w", m.RepositoryID, storage.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("sqldb: repository %d: %w", m.RepositoryID, err)
-		}
-		// A chart's generation bump comes first: it takes the tenant lock,
-		// which every index-changing transaction takes before anything else.
-		if m.Chart != nil {
-			if err := bumpGeneration(ctx, tx, tenantID); err != nil {
-				return err
-			}
-		}
 		if err := db.ensureBlob(ctx, tx, m.Digest, m.Size); err != nil {
 			return err
 		}
-		if m.Chart != nil {
-			if err := db.putManifestChart(ctx, tx, tenantID, repoName, m); err != nil {
-				return err
-			}
-		}
 		// Refreshing each link both checks it and holds it against GC.
-		for _, d := range m.Blobs {
-			n, err := tx.exec(ctx, `UPDATE repo_blobs SET created = ? WHERE repository_id = ? AND digest = ?`, now(), m.RepositoryID, string(d))
-			if err != nil {
-				return fmt.Errorf("sqldb: check blob %s: %w", d, err)
-			}
-			if n == 0 {
-				return &storage.MissingBlobError{Digest: d}
-			}
+		if err := useBlobs(ctx, tx, m.RepositoryID, m.Blobs, false); err != nil {
+			return err
 		}
 		for _, d := range m.Children {
 			n, err := tx.exec(ctx, `UPDATE manifests SET created = ? WHERE repository_id = ? AND digest = ?`, now(), m.RepositoryID, string(d))
@@ -285,61 +264,28 @@ func (db *DB) PutManifest(ctx context.Context, m storage.Manifest, tag string) e
 		if tag == "" {
 			return nil
 		}
+		if err := keepChartTag(ctx, tx, m.RepositoryID, tag); err != nil {
+			return err
+		}
 		return putTag(ctx, tx, m.RepositoryID, tag, m.Digest)
 	})
 }
 
-// putManifestChart writes the index face of a chart pushed over OCI; the
-// caller has bumped the generation. The same chart pushed again (same .tgz
-// and .prov) is accepted and its row re-pointed at this manifest; other
-// content under an existing version is ErrExists.
-func (db *DB) putManifestChart(ctx context.Context, tx q, tenantID int64, repoName string, m storage.Manifest) error {
-	cv := *m.Chart
-	cv.TenantID, cv.Name = tenantID, repoName
-	cv.ManifestDigest, cv.ManifestSize, cv.ConfigDigest = m.Digest, m.Size, m.ConfigDigest
-	if m.Chart.Name != "" && m.Chart.Name != repoName {
-		return fmt.Errorf("sqldb: chart %q pushed to repository %q", m.Chart.Name, repoName)
-	}
-	if err := validChart(cv); err != nil {
-		return err
-	}
-	for _, b := range []storage.Descriptor{{Digest: cv.Digest, Size: cv.Size}, {Digest: cv.ProvDigest, Size: cv.ProvSize}, {Digest: cv.ConfigDigest, Size: cv.ConfigSize}} {
-		if b.Digest == "" {
-			continue
-		}
-		if err := db.ensureBlob(ctx, tx, b.Digest, b.Size); err != nil {
-			return err
-		}
-	}
-	n, err := tx.exec(ctx, `INSERT INTO chart_versions (tenant_id, name, version, digest, size, prov_digest, prov_size, metadata, created,
-		signer, signer_fingerprint, server_signed, manifest_digest, manifest_size, config_digest, config_size)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name, version) DO NOTHING`,
-		cv.TenantID, cv.Name, cv.Version, string(cv.Digest), cv.Size, nullString(string(cv.ProvDigest)), cv.ProvSize,
-		string(cv.Metadata), toNanos(cv.Created), cv.Signer, cv.SignerFingerprint, cv.ServerSigned,
-		string(cv.ManifestDigest), cv.ManifestSize, string(cv.ConfigDigest), cv.ConfigSize)
-	if err != nil {
-		return fmt.Errorf("sqldb: insert chart version: %w", err)
-	}
-	if n == 1 {
+// keepChartTag refuses to move a tag that is a chart version's: its OCI
+// face would then be another manifest than the one index.yaml describes.
+func keepChartTag(ctx context.Context, tx q, repoID int64, tag string) error {
+	var version string
+	err := tx.row(ctx, `SELECT c.version FROM tags g JOIN repositories r ON r.id = g.repository_id
+		JOIN chart_versions c ON c.tenant_id = r.tenant_id AND c.name = r.name AND c.manifest_digest = g.manifest_digest
+		WHERE g.repository_id = ? AND g.name = ?`, repoID, tag).Scan(&version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return nil
+	case err != nil:
+		return fmt.Errorf("sqldb: tag %q: %w", tag, err)
 	}
-	var dg string
-	var prov sql.NullString
-	err = tx.row(ctx, `SELECT digest, prov_digest FROM chart_versions WHERE tenant_id = ? AND name = ? AND version = ?`,
-		cv.TenantID, cv.Name, cv.Version).Scan(&dg, &prov)
-	if err != nil {
-		return fmt.Errorf("sqldb: chart version %s-%s: %w", cv.Name, cv.Version, err)
-	}
-	if dg != string(cv.Digest) || prov.String != string(cv.ProvDigest) {
-		return fmt.Errorf("sqldb: chart version %s-%s with other content: %w", cv.Name, cv.Version, storage.ErrExists)
-	}
-	_, err = tx.exec(ctx, `UPDATE chart_versions SET manifest_digest = ?, manifest_size = ?, config_digest = ?, config_size = ?
-		WHERE tenant_id = ? AND name = ? AND version = ?`,
-		string(cv.ManifestDigest), cv.ManifestSize, string(cv.ConfigDigest), cv.ConfigSize, cv.TenantID, cv.Name, cv.Version)
-	if err != nil {
-		return fmt.Errorf("sqldb: re-point chart version: %w", err)
-	}
-	return nil
+	return fmt.Errorf("sqldb: tag %q is chart version %s, which only a chart push can replace (or delete the version first): %w",
+		tag, version, storage.ErrExists)
 }
 
 const manifestColumns = `repository_id, digest, size, media_type, artifact_type, subject, config_digest, config_media_type, annotations, created`

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +14,6 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/storage"
-	"github.com/chartd/chartd/storage/sqldb"
 )
 
 // ociManifest pushes a manifest's blobs and bytes, links the blobs in repo,
@@ -30,7 +31,7 @@ func (e *env) ociManifest(t testing.TB, repo storage.Repository, salt string) st
 	man := e.push(t, []byte("manifest "+salt))
 	return storage.Manifest{
 		RepositoryID: repo.ID, Digest: man.Digest, Size: man.Size,
-		MediaType: sqldb.MediaTypeImageManifest, ConfigDigest: cfg.Digest, ConfigMediaType: "application/vnd.example.config",
+		MediaType: imageManifest, ConfigDigest: cfg.Digest, ConfigMediaType: "application/vnd.example.config",
 		Blobs: []digest.Digest{cfg.Digest, layer.Digest},
 	}
 }
@@ -174,24 +175,22 @@ func sortDigests(ds []digest.Digest) []digest.Digest {
 	return out
 }
 
-// A chart pushed over OCI gets its index face in the same transaction, and
-// loses it with the manifest.
-func TestPutManifestChart(t *testing.T) {
+// A chart pushed over OCI: its blobs are linked by the push, PutChart
+// writes both faces in one transaction, and they go with the manifest.
+func TestPutChartPushed(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		tn := e.tenant(t, "org")
 		repo, _ := e.db.Repository(ctx, tn.ID, "app", true)
 		cv := e.chart(t, tn.ID, "app", "1.0.0", "oci")
-		for _, b := range []storage.Descriptor{{Digest: cv.Digest, Size: cv.Size}, {Digest: cv.ConfigDigest, Size: cv.ConfigSize}} {
-			if err := e.db.LinkBlob(ctx, repo.ID, b); err != nil {
-				t.Fatal(err)
-			}
+		pushed := storage.PutOptions{Repush: true}
+		// Not linked yet: the push may not use blobs its repository lacks.
+		var missing *storage.MissingBlobError
+		if err := e.db.PutChart(ctx, face(cv), pushed); !errors.As(err, &missing) {
+			t.Fatalf("PutChart with unlinked blobs: %v, want MissingBlobError", err)
 		}
-		m := storage.Manifest{RepositoryID: repo.ID, Digest: cv.ManifestDigest, Size: cv.ManifestSize,
-			MediaType: sqldb.MediaTypeImageManifest, ConfigDigest: cv.ConfigDigest, ConfigMediaType: sqldb.MediaTypeHelmConfig,
-			Blobs: []digest.Digest{cv.ConfigDigest, cv.Digest}, Chart: &storage.ChartVersion{
-				Version: "1.0.0", Digest: cv.Digest, Size: cv.Size, Metadata: cv.Metadata, ConfigSize: cv.ConfigSize}}
-		if err := e.db.PutManifest(ctx, m, "1.0.0"); err != nil {
+		e.linkAll(t, repo, cv)
+		if err := e.db.PutChart(ctx, face(cv), pushed); err != nil {
 			t.Fatal(err)
 		}
 		got, err := e.db.ChartVersion(ctx, tn.ID, "app", "1.0.0")
@@ -204,29 +203,37 @@ func TestPutManifestChart(t *testing.T) {
 		if g := e.generation(t, "org"); g != 1 {
 			t.Errorf("generation = %d, want 1", g)
 		}
-		// The same chart again: accepted.
-		if err := e.db.PutManifest(ctx, m, "1.0.0"); err != nil {
+		// The same archive again, in another manifest: accepted, and the
+		// version's faces move to it.
+		again := cv
+		again.ManifestDigest, again.ManifestSize = e.push(t, []byte("another manifest")).Digest, int64(len("another manifest"))
+		if err := e.db.PutChart(ctx, face(again), pushed); err != nil {
 			t.Errorf("re-push of the same chart: %v", err)
+		}
+		if tag, _ := e.db.Manifest(ctx, repo.ID, "1.0.0"); tag.Digest != again.ManifestDigest {
+			t.Errorf("tag -> %s after the re-push, want %s", tag.Digest, again.ManifestDigest)
+		}
+		if _, err := e.db.Manifest(ctx, repo.ID, string(cv.ManifestDigest)); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("the old face is still a manifest: %v", err)
 		}
 		// Other content under the same version: refused, nothing changes.
 		other := e.chart(t, tn.ID, "app", "1.0.0", "different")
-		for _, b := range []storage.Descriptor{{Digest: other.Digest, Size: other.Size}, {Digest: other.ConfigDigest, Size: other.ConfigSize}} {
-			if err := e.db.LinkBlob(ctx, repo.ID, b); err != nil {
-				t.Fatal(err)
-			}
-		}
-		m2 := m
-		m2.Digest, m2.Size, m2.ConfigDigest = other.ManifestDigest, other.ManifestSize, other.ConfigDigest
-		m2.Blobs = []digest.Digest{other.ConfigDigest, other.Digest}
-		m2.Chart = &storage.ChartVersion{Version: "1.0.0", Digest: other.Digest, Size: other.Size, Metadata: other.Metadata, ConfigSize: other.ConfigSize}
-		if err := e.db.PutManifest(ctx, m2, "1.0.0"); !errors.Is(err, storage.ErrExists) {
+		e.linkAll(t, repo, other)
+		if err := e.db.PutChart(ctx, face(other), pushed); !errors.Is(err, storage.ErrExists) {
 			t.Fatalf("other content under an existing version: %v, want ErrExists", err)
 		}
-		if tag, _ := e.db.Manifest(ctx, repo.ID, "1.0.0"); tag.Digest != m.Digest {
+		if tag, _ := e.db.Manifest(ctx, repo.ID, "1.0.0"); tag.Digest != again.ManifestDigest {
 			t.Errorf("refused push moved the tag to %s", tag.Digest)
 		}
+		// ... unless overwriting is allowed.
+		if err := e.db.PutChart(ctx, face(other), storage.PutOptions{Repush: true, Overwrite: true}); err != nil {
+			t.Fatalf("overwrite: %v", err)
+		}
+		if got, _ := e.db.ChartVersion(ctx, tn.ID, "app", "1.0.0"); got.Digest != other.Digest {
+			t.Errorf("after overwrite the version holds %s, want %s", got.Digest, other.Digest)
+		}
 		before := e.generation(t, "org")
-		if err := e.db.DeleteManifest(ctx, repo.ID, m.Digest); err != nil {
+		if err := e.db.DeleteManifest(ctx, repo.ID, other.ManifestDigest); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.db.ChartVersion(ctx, tn.ID, "app", "1.0.0"); !errors.Is(err, storage.ErrNotFound) {
@@ -236,6 +243,47 @@ func TestPutManifestChart(t *testing.T) {
 			t.Errorf("generation %d after delete, want %d", g, before+1)
 		}
 	})
+}
+
+// A chart version's tag stays its own: a manifest that is no chart cannot
+// take it, so the OCI face and index.yaml never disagree.
+func TestPutManifestKeepsChartTags(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		tn := e.tenant(t, "")
+		cv := e.chart(t, tn.ID, "app", "1.0.0", "")
+		if err := e.put(ctx, cv, storage.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		repo, _ := e.db.Repository(ctx, tn.ID, "app", false)
+		img := e.ociManifest(t, repo, "image")
+		if err := e.db.PutManifest(ctx, img, "1.0.0"); !errors.Is(err, storage.ErrExists) {
+			t.Fatalf("a plain manifest on a chart version's tag: %v, want ErrExists", err)
+		}
+		if tag, _ := e.db.Manifest(ctx, repo.ID, "1.0.0"); tag.Digest != cv.ManifestDigest {
+			t.Errorf("tag moved to %s", tag.Digest)
+		}
+		// Other tags, and the tag once the version is gone, are free.
+		if err := e.db.PutManifest(ctx, img, "latest"); err != nil {
+			t.Errorf("another tag: %v", err)
+		}
+		if err := e.db.DeleteChartVersion(ctx, tn.ID, "app", "1.0.0"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.db.PutManifest(ctx, img, "1.0.0"); err != nil {
+			t.Errorf("the tag of a deleted version: %v", err)
+		}
+	})
+}
+
+// linkAll links a chart's blobs in repo, as its OCI push does.
+func (e *env) linkAll(t testing.TB, repo storage.Repository, cv storage.ChartVersion) {
+	t.Helper()
+	for _, b := range []storage.Descriptor{{Digest: cv.Digest, Size: cv.Size}, {Digest: cv.ConfigDigest, Size: cv.ConfigSize}} {
+		if err := e.db.LinkBlob(context.Background(), repo.ID, b); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestTagsPagination(t *testing.T) {
@@ -282,8 +330,8 @@ func TestCatalog(t *testing.T) {
 	}{
 		{"all", "", 0, nil, []string{"Zeta", "alpha", "org/a", "org/b", "org/team/c"}},
 		{"page", "alpha", 2, nil, []string{"org/a", "org/b"}},
-		{"allowed", "", 0, func(p string) bool { return p == "org" }, []string{"org/a", "org/b"}},
-		{"allowed page", "org/a", 1, func(p string) bool { return p != "" }, []string{"org/b"}},
+		{"allowed", "", 0, func(n string) bool { return strings.HasPrefix(n, "org/") && !strings.HasPrefix(n, "org/team/") }, []string{"org/a", "org/b"}},
+		{"allowed page", "org/a", 1, func(n string) bool { return strings.Contains(n, "/") }, []string{"org/b"}},
 	}
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -381,18 +429,36 @@ func TestUploads(t *testing.T) {
 		if _, err := e.db.Upload(ctx, other.ID, u.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("upload visible from another repository: %v", err)
 		}
+		if len(u.Parts) != 0 {
+			t.Errorf("new upload has parts %v", u.Parts)
+		}
 		next := u
-		next.Offset, next.Parts = 100, 1
+		next.Offset, next.Parts = 100, []string{"winner"}
 		if err := e.db.AdvanceUpload(ctx, next, 0); err != nil {
 			t.Fatal(err)
 		}
-		// A racing writer that also started from 0 loses.
-		if err := e.db.AdvanceUpload(ctx, next, 0); !errors.Is(err, storage.ErrExists) {
+		// A racing writer that also started from 0 loses, and its part is
+		// not recorded.
+		loser := u
+		loser.Offset, loser.Parts = 100, []string{"loser"}
+		if err := e.db.AdvanceUpload(ctx, loser, 0); !errors.Is(err, storage.ErrExists) {
 			t.Errorf("stale advance: %v, want ErrExists", err)
 		}
 		got, err := e.db.Upload(ctx, repo.ID, u.ID)
-		if err != nil || got.Offset != 100 || got.Parts != 1 || got.Updated.Before(got.Started) {
+		if err != nil || got.Offset != 100 || !slices.Equal(got.Parts, []string{"winner"}) || got.Updated.Before(got.Started) {
 			t.Errorf("Upload = %+v, %v", got, err)
+		}
+		next.Offset, next.Parts = 150, []string{"winner", "second"}
+		if err := e.db.AdvanceUpload(ctx, next, 100); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e.db.Upload(ctx, repo.ID, u.ID); err != nil || !slices.Equal(got.Parts, next.Parts) {
+			t.Errorf("after a second part: %+v, %v", got, err)
+		}
+		bad := next
+		bad.Offset, bad.Parts = 200, []string{"winner", "second", "two words"}
+		if err := e.db.AdvanceUpload(ctx, bad, 150); err == nil {
+			t.Error("a part id with a space was accepted")
 		}
 		stale, err := e.db.StaleUploads(ctx, time.Now().Add(time.Minute))
 		if err != nil || len(stale) != 1 || stale[0].ID != u.ID {
@@ -415,22 +481,11 @@ func TestUploads(t *testing.T) {
 
 // Concurrent OCI pushes of one chart version: identical content all succeed
 // (a retried push), different content lets exactly one win.
-func TestPutManifestChartConcurrent(t *testing.T) {
+func TestPutChartPushedConcurrent(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		tn := e.tenant(t, "")
 		repo, _ := e.db.Repository(ctx, tn.ID, "app", true)
-		manifestOf := func(cv storage.ChartVersion) storage.Manifest {
-			for _, b := range []storage.Descriptor{{Digest: cv.Digest, Size: cv.Size}, {Digest: cv.ConfigDigest, Size: cv.ConfigSize}} {
-				if err := e.db.LinkBlob(ctx, repo.ID, b); err != nil {
-					t.Fatal(err)
-				}
-			}
-			return storage.Manifest{RepositoryID: repo.ID, Digest: cv.ManifestDigest, Size: cv.ManifestSize,
-				MediaType: sqldb.MediaTypeImageManifest, ConfigDigest: cv.ConfigDigest, ConfigMediaType: sqldb.MediaTypeHelmConfig,
-				Blobs: []digest.Digest{cv.ConfigDigest, cv.Digest}, Chart: &storage.ChartVersion{
-					Version: cv.Version, Digest: cv.Digest, Size: cv.Size, Metadata: cv.Metadata, ConfigSize: cv.ConfigSize}}
-		}
 		tests := []struct {
 			name     string
 			version  string
@@ -442,14 +497,16 @@ func TestPutManifestChartConcurrent(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				ms := make([]storage.Manifest, 8)
-				for i := range ms {
-					ms[i] = manifestOf(e.chart(t, tn.ID, "app", tt.version, tt.salt(i)))
+				cs := make([]storage.Chart, 8)
+				for i := range cs {
+					cv := e.chart(t, tn.ID, "app", tt.version, tt.salt(i))
+					e.linkAll(t, repo, cv)
+					cs[i] = face(cv)
 				}
-				errs := make([]error, len(ms))
+				errs := make([]error, len(cs))
 				var wg sync.WaitGroup
-				for i := range ms {
-					wg.Go(func() { errs[i] = e.db.PutManifest(ctx, ms[i], tt.version) })
+				for i := range cs {
+					wg.Go(func() { errs[i] = e.db.PutChart(ctx, cs[i], storage.PutOptions{Repush: true}) })
 				}
 				wg.Wait()
 				wins := 0
@@ -458,7 +515,7 @@ func TestPutManifestChartConcurrent(t *testing.T) {
 					case err == nil:
 						wins++
 					case !errors.Is(err, storage.ErrExists):
-						t.Fatalf("PutManifest: %v", err)
+						t.Fatalf("PutChart: %v", err)
 					}
 				}
 				if wins != tt.wantWins {

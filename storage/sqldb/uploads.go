@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chartd/chartd/storage"
@@ -34,12 +35,16 @@ func (db *DB) CreateUpload(ctx context.Context, repoID int64) (storage.Upload, e
 	return u, err
 }
 
-const uploadColumns = `id, repository_id, byte_offset, parts, started, updated`
+// The accepted parts are part_ids, space-separated in order (IDs are hex);
+// parts keeps their count.
+const uploadColumns = `id, repository_id, byte_offset, part_ids, started, updated`
 
 func scanUpload(sc interface{ Scan(...any) error }) (storage.Upload, error) {
 	var u storage.Upload
+	var parts string
 	var started, updated int64
-	err := sc.Scan(&u.ID, &u.RepositoryID, &u.Offset, &u.Parts, &started, &updated)
+	err := sc.Scan(&u.ID, &u.RepositoryID, &u.Offset, &parts, &started, &updated)
+	u.Parts = strings.Fields(parts)
 	u.Started, u.Updated = fromNanos(started), fromNanos(updated)
 	return u, err
 }
@@ -57,13 +62,21 @@ func (db *DB) Upload(ctx context.Context, repoID int64, id string) (storage.Uplo
 }
 
 // AdvanceUpload implements storage.Uploads as a compare-and-swap on the
-// offset, so two PATCHes racing on one session cannot both win. The commit
-// is lazy: an advance lost to a power cut only makes the client resend
-// from the earlier offset, and that chunk's part is replaced.
+// offset, so of two PATCHes racing on one session exactly one wins, and
+// the parts listed are the winner's. Every accepted part holds at least one
+// byte, so the offset only grows and names the state it swaps from. The
+// commit is lazy: an advance lost to a power cut only makes the client
+// resend from the earlier offset, under a new part; the unlisted one goes
+// with the session.
 func (db *DB) AdvanceUpload(ctx context.Context, u storage.Upload, from int64) error {
+	for _, p := range u.Parts {
+		if p == "" || strings.ContainsRune(p, ' ') {
+			return fmt.Errorf("sqldb: advance upload: invalid part id %q", p)
+		}
+	}
 	return db.writeLazy(ctx, func(tx q) error {
-		n, err := tx.exec(ctx, `UPDATE uploads SET byte_offset = ?, parts = ?, updated = ? WHERE id = ? AND repository_id = ? AND byte_offset = ?`,
-			u.Offset, u.Parts, now(), u.ID, u.RepositoryID, from)
+		n, err := tx.exec(ctx, `UPDATE uploads SET byte_offset = ?, parts = ?, part_ids = ?, updated = ? WHERE id = ? AND repository_id = ? AND byte_offset = ?`,
+			u.Offset, len(u.Parts), strings.Join(u.Parts, " "), now(), u.ID, u.RepositoryID, from)
 		if err != nil {
 			return fmt.Errorf("sqldb: advance upload: %w", err)
 		}
