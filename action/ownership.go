@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	"github.com/chartd/chartd/kube"
 )
 
@@ -41,14 +39,15 @@ func setOwnership(l kube.ResourceList, name, namespace string) {
 // takeOwnership, each must carry this release's ownership metadata, else
 // the error says why it cannot be adopted, in Helm's words.
 func existing(ctx context.Context, kc *kube.Client, l kube.ResourceList, name, namespace string, takeOwnership bool) (kube.ResourceList, error) {
+	lives, err := kc.Fetch(ctx, l)
+	if err != nil {
+		return nil, fmt.Errorf("could not get information about the resources: %w", err)
+	}
 	var out kube.ResourceList
-	for _, r := range l {
-		live, err := kc.Get(ctx, r)
-		if apierrors.IsNotFound(err) {
+	for i, r := range l {
+		live := lives[i]
+		if live == nil {
 			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("could not get information about the resource %s: %w", describe(r), err)
 		}
 		if !takeOwnership {
 			if err := checkOwnership(live.GetLabels(), live.GetAnnotations(), name, namespace); err != nil {

@@ -11,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/chartd/chartd/action"
@@ -196,38 +197,15 @@ func TestNamespaces(t *testing.T) {
 func TestPermissionsAreTheKubeconfigs(t *testing.T) {
 	ctx := context.Background()
 	mine, theirs := cluster.Namespace(t), cluster.Namespace(t)
+	rc := serviceAccount(t, mine, []rbacv1.PolicyRule{{APIGroups: []string{"", "apps"}, Resources: []string{"*"}, Verbs: []string{"*"}}})
 	cs := cluster.Clientset(t)
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "deployer"}}
-	if _, err := cs.CoreV1().ServiceAccounts(mine).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "deployer"},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"", "apps"}, Resources: []string{"*"}, Verbs: []string{"*"}}}}
-	if _, err := cs.RbacV1().Roles(mine).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "deployer"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "deployer"},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "deployer", Namespace: mine}}}
-	if _, err := cs.RbacV1().RoleBindings(mine).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := cs.CoreV1().ServiceAccounts(mine).CreateToken(ctx, "deployer", &authv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := cluster.KubeconfigWithToken(t, t.TempDir(), tok.Status.Token)
-	rc, err := clientcmd.BuildConfigFromFlags("", kc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ch := writeChart(t, "perm", "0.1.0", map[string]string{
 		"values.yaml": "replicas: 1\nimage: nginx\n", "templates/cm.yaml": configMapTpl, "templates/d.yaml": deploymentTpl,
 	})
 	if _, err := (&action.Install{Cfg: configFor(t, rc, mine, "secret"), ReleaseName: "perm"}).Run(ctx, ch, nil); err != nil {
 		t.Fatalf("install where the Role allows: %v", err)
 	}
-	_, err = (&action.Install{Cfg: configFor(t, rc, theirs, "secret"), ReleaseName: "perm"}).Run(ctx, ch, nil)
+	_, err := (&action.Install{Cfg: configFor(t, rc, theirs, "secret"), ReleaseName: "perm"}).Run(ctx, ch, nil)
 	if err == nil || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), "system:serviceaccount:"+mine+":deployer") {
 		t.Fatalf("install elsewhere: %v, want the apiserver's forbidden", err)
 	}
@@ -308,5 +286,57 @@ func TestMaxHistory(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != 3 || got[1] != 4 {
 		t.Errorf("revisions kept %v, want [3 4]", got)
+	}
+}
+
+// serviceAccount makes a ServiceAccount in ns bound to a Role of rules and
+// returns a client configuration with its token.
+func serviceAccount(t *testing.T, ns string, rules []rbacv1.PolicyRule) *rest.Config {
+	t.Helper()
+	ctx := context.Background()
+	cs := cluster.Clientset(t)
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "deployer"}}
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "deployer"}, Rules: rules}
+	if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "deployer"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "deployer"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "deployer", Namespace: ns}}}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "deployer", &authv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", cluster.KubeconfigWithToken(t, t.TempDir(), tok.Status.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// Objects are read with one LIST per kind when allowed; a Role without
+// "list" on them still installs and upgrades, one GET per object.
+func TestWithoutListPermission(t *testing.T) {
+	ctx := context.Background()
+	ns := cluster.Namespace(t)
+	rc := serviceAccount(t, ns, []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"*"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "create", "update", "patch", "delete"}},
+	})
+	cfg := configFor(t, rc, ns, "secret")
+	tpl := "{{- range $i := until 6 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{{ $i }}\ndata:\n  v: {{ $.Values.v | quote }}\n{{- end }}\n"
+	ch := writeChart(t, "nolist", "0.1.0", map[string]string{"values.yaml": "v: a\n", "templates/cm.yaml": tpl})
+	install(t, cfg, "nolist", ch, nil)
+	if _, err := (&action.Upgrade{Cfg: cfg}).Run(ctx, "nolist", ch, map[string]any{"v": "b"}); err != nil {
+		t.Fatalf("upgrade without list: %v", err)
+	}
+	if got := get(t, configmaps, ns, "cm-5").Object["data"].(map[string]any)["v"]; got != "b" {
+		t.Errorf("cm-5 after upgrade: v=%v", got)
 	}
 }

@@ -228,9 +228,17 @@ func (c *Client) Update(ctx context.Context, original, target ResourceList, opt 
 		*l = append(*l, r)
 		mu.Unlock()
 	}
-	err := perKind(target, func(r *Resource) error {
-		live, err := c.Get(ctx, r)
-		if apierrors.IsNotFound(err) {
+	lives, err := c.Fetch(ctx, target)
+	if err != nil {
+		return res, fmt.Errorf("could not get information about the resource: %w", err)
+	}
+	live := map[*Resource]*unstructured.Unstructured{}
+	for i, r := range target {
+		live[r] = lives[i]
+	}
+	err = perKind(target, func(r *Resource) error {
+		live := live[r]
+		if live == nil {
 			add(&res.Created, r)
 			co := metav1.CreateOptions{FieldManager: FieldManager}
 			if opt.DryRun {
@@ -240,9 +248,6 @@ func (c *Client) Update(ctx context.Context, original, target ResourceList, opt 
 				return fmt.Errorf("failed to create resource: %w", err)
 			}
 			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("could not get information about the resource: %w", err)
 		}
 		old := original.Get(r)
 		if old == nil {

@@ -52,6 +52,12 @@ func (f *ConfigFlags) RESTConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Without --qps the client does not throttle itself: the apiserver's
+	// priority and fairness does. Helm gets the same in effect, as its
+	// resource builder gives every request path its own token bucket,
+	// whereas one shared bucket of client-go's default 5 QPS would take a
+	// minute over a 200-object chart.
+	cfg.QPS = -1
 	if f.QPS != 0 {
 		cfg.QPS = f.QPS
 	}
