@@ -52,6 +52,13 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 		return nil, err
 	}
 	client := i.DryRun == DryRunClient
+	if client {
+		// A client-side dry run does not talk to the cluster: no
+		// capabilities, no lookup, no name check.
+		c := *cfg
+		c.Kube = nil
+		cfg = &c
+	}
 	revision := 1
 	var last *release.Release
 	if !client {

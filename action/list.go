@@ -129,8 +129,14 @@ func (l *List) sort(rels []*release.Release) {
 		}
 		return rels[i].Namespace < rels[j].Namespace
 	}
+	// Helm compares Unix seconds and leaves ties in random order; ties
+	// here keep the finer time, then the name.
 	byDate := func(i, j int) bool {
-		return rels[i].Info.LastDeployed.Unix() < rels[j].Info.LastDeployed.Unix()
+		a, b := rels[i].Info.LastDeployed.Time, rels[j].Info.LastDeployed.Time
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return byName(i, j)
 	}
 	less := byName
 	if l.ByDate {

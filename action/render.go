@@ -34,10 +34,15 @@ func (c *Configuration) capabilities(ctx context.Context) (*engine.Capabilities,
 
 // renderRelease renders ch into a new revision of name.
 func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals values.Values, name, namespace string, revision int, upgrade bool, caps *engine.Capabilities) (*release.Release, *render.Result, error) {
-	res, err := render.Template(ctx, ch, vals, render.Options{
+	opt := render.Options{
 		ReleaseName: name, Namespace: namespace, Revision: revision, IsUpgrade: upgrade,
 		Capabilities: caps,
-	})
+	}
+	// lookup reads the cluster, except in a client-side dry run (no cluster).
+	if c.Kube != nil {
+		opt.Lookup = c.Kube
+	}
+	res, err := render.Template(ctx, ch, vals, opt)
 	if err != nil {
 		return nil, nil, err
 	}

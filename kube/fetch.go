@@ -100,3 +100,43 @@ func (c *Client) list(ctx context.Context, r *Resource) (map[string]*unstructure
 		}
 	}
 }
+
+// Lookup serves the template function lookup, as Helm's does: one object by
+// name, or with name "" the List of the kind (in namespace, or everywhere
+// for ""); a missing object is an empty map.
+func (c *Client) Lookup(ctx context.Context, apiVersion, kind, namespace, name string) (map[string]any, error) {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return map[string]any{}, err
+	}
+	m, err := c.Mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: kind}, gv.Version)
+	if err != nil {
+		return map[string]any{}, err
+	}
+	ri := c.Dynamic.Resource(m.Resource)
+	var rif interface {
+		Get(context.Context, string, metav1.GetOptions, ...string) (*unstructured.Unstructured, error)
+		List(context.Context, metav1.ListOptions) (*unstructured.UnstructuredList, error)
+	} = ri
+	if namespace != "" && m.Scope.Name() == "namespace" {
+		rif = ri.Namespace(namespace)
+	}
+	if name != "" {
+		u, err := rif.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return map[string]any{}, nil
+		}
+		if err != nil {
+			return map[string]any{}, err
+		}
+		return u.Object, nil
+	}
+	l, err := rif.List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return map[string]any{}, nil
+	}
+	if err != nil {
+		return map[string]any{}, err
+	}
+	return l.UnstructuredContent(), nil
+}

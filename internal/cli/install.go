@@ -98,9 +98,6 @@ func (a *Install) Run(ctx context.Context) error {
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
 		TakeOwnership: a.TakeOwnership, Force: a.Force,
 	}
-	if a.DryRun == action.DryRunClient {
-		act.Cfg.Kube = nil
-	}
 	rel, err := act.Run(ctx, ch, vals)
 	if err != nil {
 		return err

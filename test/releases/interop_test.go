@@ -151,9 +151,20 @@ func TestOutputsMatchHelm3(t *testing.T) {
 	helm3.must(t, "install", "theirs", chart, "-n", ns, "-f", writeValues(t, "replicas: 3\nnested: {a: [1, 2]}\n"))
 	ours.must(t, "upgrade", "mine", chart, "-n", ns, "--reuse-values", "--set", "replicas=1")
 	helm3.must(t, "upgrade", "theirs", chart, "-n", ns, "--reuse-values", "--set", "replicas=1")
+	// `list -d` is left out: Helm orders releases deployed in the same
+	// second at random (a map, then an unstable sort by Unix seconds).
+	// A failed upgrade, to list by status.
+	if r := ours.run(t, "upgrade", "mine", chart, "-n", ns, "--set", "replicas=abc"); r.code == 0 {
+		t.Fatal("an upgrade to replicas: abc succeeded")
+	}
+	ours.must(t, "install", "kept", chart, "-n", ns)
+	ours.must(t, "uninstall", "kept", "-n", ns, "--keep-history")
 	cmds := [][]string{
 		{"list"}, {"list", "-o", "json"}, {"list", "-o", "yaml"}, {"list", "-a"}, {"list", "--superseded"},
-		{"list", "-q"}, {"list", "--filter", "^m"}, {"list", "-r"}, {"list", "-d"},
+		{"list", "--failed"}, {"list", "--uninstalled"}, {"list", "--deployed"}, {"list", "--pending"},
+		{"list", "--uninstalled", "--failed"}, {"list", "-m", "1", "--offset", "1"}, {"list", "--no-headers"},
+		{"list", "--time-format", "2006-01-02"}, {"history", "kept"}, {"status", "kept"},
+		{"list", "-q"}, {"list", "--filter", "^m"}, {"list", "-r"},
 	}
 	for _, name := range []string{"mine", "theirs"} {
 		cmds = append(cmds,
