@@ -39,6 +39,7 @@ type Install struct {
 	Labels        map[string]string
 	TakeOwnership bool
 	Force         bool
+	Render        RenderOptions
 }
 
 func (i *Install) dryRun() bool { return i.DryRun == DryRunClient || i.DryRun == DryRunServer }
@@ -78,7 +79,7 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 		}
 		caps = c
 	}
-	rel, res, err := cfg.renderRelease(ctx, ch, vals, i.ReleaseName, ns, revision, false, caps)
+	rel, res, err := cfg.renderRelease(ctx, ch, vals, i.ReleaseName, ns, revision, false, caps, i.Render)
 	if err != nil {
 		return nil, err
 	}

@@ -32,11 +32,19 @@ func (c *Configuration) capabilities(ctx context.Context) (*engine.Capabilities,
 	return caps, nil
 }
 
+// RenderOptions are the rendering flags install and upgrade share.
+type RenderOptions struct {
+	SkipSchemaValidation bool
+	// SubNotes adds subcharts' NOTES.txt to the notes.
+	SubNotes  bool
+	EnableDNS bool
+}
+
 // renderRelease renders ch into a new revision of name.
-func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals values.Values, name, namespace string, revision int, upgrade bool, caps *engine.Capabilities) (*release.Release, *render.Result, error) {
+func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals values.Values, name, namespace string, revision int, upgrade bool, caps *engine.Capabilities, ro RenderOptions) (*release.Release, *render.Result, error) {
 	opt := render.Options{
 		ReleaseName: name, Namespace: namespace, Revision: revision, IsUpgrade: upgrade,
-		Capabilities: caps,
+		Capabilities: caps, SkipSchemaValidation: ro.SkipSchemaValidation, SubNotes: ro.SubNotes, EnableDNS: ro.EnableDNS,
 	}
 	// lookup reads the cluster, except in a client-side dry run (no cluster).
 	if c.Kube != nil {

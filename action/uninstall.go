@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/chartd/chartd/internal/render/releaseutil"
 	"github.com/chartd/chartd/kube"
 	"github.com/chartd/chartd/release"
@@ -19,6 +21,9 @@ type Uninstall struct {
 	DryRun         bool
 	IgnoreNotFound bool
 	Description    string
+	// Cascade is the deletion propagation: background (default), orphan
+	// or foreground.
+	Cascade string
 }
 
 // UninstallResult is what an uninstall did.
@@ -34,6 +39,10 @@ type UninstallResult struct {
 // so they are never deleted.
 func (u *Uninstall) Run(ctx context.Context, name string) (*UninstallResult, error) {
 	cfg := u.Cfg
+	prop, err := kube.ParsePropagation(u.Cascade)
+	if err != nil {
+		return nil, err
+	}
 	h, err := cfg.history(ctx, name)
 	if errors.Is(err, ErrReleaseNotFound) {
 		if u.IgnoreNotFound {
@@ -63,7 +72,7 @@ func (u *Uninstall) Run(ctx context.Context, name string) (*UninstallResult, err
 	cfg.record(ctx, rel)
 
 	res := &UninstallResult{Release: rel}
-	delErr := u.deleteObjects(ctx, rel, res)
+	delErr := u.deleteObjects(ctx, rel, res, prop)
 	rel.Info.Status = release.StatusUninstalled
 	rel.Info.Description = "Uninstallation complete"
 	if u.Description != "" {
@@ -82,7 +91,7 @@ func (u *Uninstall) Run(ctx context.Context, name string) (*UninstallResult, err
 	return res, nil
 }
 
-func (u *Uninstall) deleteObjects(ctx context.Context, rel *release.Release, res *UninstallResult) error {
+func (u *Uninstall) deleteObjects(ctx context.Context, rel *release.Release, res *UninstallResult, prop metav1.DeletionPropagation) error {
 	files := map[string]string{}
 	for i, doc := range releaseutil.SplitManifests(rel.Manifest) {
 		files[fmt.Sprintf("manifest-%d", i)] = doc
@@ -103,7 +112,7 @@ func (u *Uninstall) deleteObjects(ctx context.Context, rel *release.Release, res
 	if err != nil {
 		return fmt.Errorf("unable to build kubernetes objects for delete: %w", err)
 	}
-	_, kept, err := u.Cfg.Kube.Delete(ctx, l, kube.DeleteOptions{})
+	_, kept, err := u.Cfg.Kube.Delete(ctx, l, kube.DeleteOptions{Propagation: prop})
 	for _, k := range kept {
 		res.Kept = append(res.Kept, fmt.Sprintf("[%s] %s", k.Kind(), k.Name()))
 	}

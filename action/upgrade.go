@@ -24,9 +24,10 @@ type Upgrade struct {
 	TakeOwnership bool
 	DryRun        string
 	Description   string
-	// Labels are merged into the previous revision's; an empty value
-	// removes a label.
+	// Labels are merged into the previous revision's; the value "null"
+	// removes a label, as in Helm.
 	Labels map[string]string
+	Render RenderOptions
 }
 
 // ErrNoDeployed: upgrade of a release that has no deployed revision.
@@ -64,7 +65,7 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	if err != nil {
 		return nil, err
 	}
-	rel, _, err := cfg.renderRelease(ctx, ch, vals, name, cfg.Namespace, last.Version+1, true, caps)
+	rel, _, err := cfg.renderRelease(ctx, ch, vals, name, cfg.Namespace, last.Version+1, true, caps, u.Render)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func mergeLabels(old, add map[string]string) map[string]string {
 		out[k] = v
 	}
 	for k, v := range add {
-		if v == "" {
+		if v == "null" {
 			delete(out, k)
 			continue
 		}

@@ -263,7 +263,7 @@ func (c *Client) Update(ctx context.Context, original, target ResourceList, opt 
 		return res, err
 	}
 	for _, r := range original.Difference(target) {
-		kept, err := c.delete(ctx, r, opt.DryRun)
+		kept, err := c.delete(ctx, r, opt.DryRun, metav1.DeletePropagationBackground)
 		if err != nil {
 			c.Logger.Debug("delete failed", "kind", r.Kind(), "name", r.Name(), "err", err)
 			continue
@@ -338,6 +338,23 @@ func CreatePatch(original, modified, current *unstructured.Unstructured) ([]byte
 // DeleteOptions tune Delete.
 type DeleteOptions struct {
 	DryRun bool
+	// Propagation is how dependents go; empty means background, Helm's
+	// default.
+	Propagation metav1.DeletionPropagation
+}
+
+// ParsePropagation reads --cascade: background (or empty), orphan or
+// foreground.
+func ParsePropagation(s string) (metav1.DeletionPropagation, error) {
+	switch s {
+	case "", "background":
+		return metav1.DeletePropagationBackground, nil
+	case "orphan":
+		return metav1.DeletePropagationOrphan, nil
+	case "foreground":
+		return metav1.DeletePropagationForeground, nil
+	}
+	return "", fmt.Errorf("invalid cascade value (%s). Must be \"background\", \"foreground\", or \"orphan\"", s)
 }
 
 // Delete deletes the objects in the order given (background propagation),
@@ -346,7 +363,7 @@ type DeleteOptions struct {
 func (c *Client) Delete(ctx context.Context, l ResourceList, opt DeleteOptions) (deleted, kept ResourceList, err error) {
 	var errs []error
 	for _, r := range l {
-		k, err := c.delete(ctx, r, opt.DryRun)
+		k, err := c.delete(ctx, r, opt.DryRun, opt.Propagation)
 		switch {
 		case err != nil:
 			errs = append(errs, err)
@@ -359,7 +376,7 @@ func (c *Client) Delete(ctx context.Context, l ResourceList, opt DeleteOptions) 
 	return deleted, kept, errors.Join(errs...)
 }
 
-func (c *Client) delete(ctx context.Context, r *Resource, dryRun bool) (kept bool, err error) {
+func (c *Client) delete(ctx context.Context, r *Resource, dryRun bool, prop metav1.DeletionPropagation) (kept bool, err error) {
 	live, err := c.Get(ctx, r)
 	if apierrors.IsNotFound(err) {
 		return false, nil
@@ -370,8 +387,10 @@ func (c *Client) delete(ctx context.Context, r *Resource, dryRun bool) (kept boo
 	if live.GetAnnotations()[ResourcePolicyAnno] == KeepPolicy {
 		return true, nil
 	}
-	bg := metav1.DeletePropagationBackground
-	do := metav1.DeleteOptions{PropagationPolicy: &bg}
+	if prop == "" {
+		prop = metav1.DeletePropagationBackground
+	}
+	do := metav1.DeleteOptions{PropagationPolicy: &prop}
 	if dryRun {
 		do.DryRun = []string{metav1.DryRunAll}
 	}

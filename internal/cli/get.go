@@ -43,7 +43,11 @@ func getSub(use, short, long string, run func(cmd *cobra.Command, name string, r
 		Use: use + " RELEASE_NAME", Short: short, Long: long, Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd, args[0], revision) },
 	}
-	cmd.Flags().IntVar(&revision, "revision", 0, "get the named release with revision")
+	usage := "get the named release with revision"
+	if use == "metadata" {
+		usage = "specify release revision"
+	}
+	cmd.Flags().IntVar(&revision, "revision", 0, usage)
 	return cmd, &revision
 }
 

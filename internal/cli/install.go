@@ -25,28 +25,56 @@ type installFlags struct {
 	Output        outputFormat
 	HideNotes     bool
 	SkipCRDs      bool
+	SkipSchema    bool
+	SubNotes      bool
+	EnableDNS     bool
+	// DisableOpenAPI is accepted for Helm's scripts; see bind.
+	DisableOpenAPI bool
 }
 
-func (f *installFlags) bind(cmd *cobra.Command, env *Env) {
+func (f *installFlags) renderOptions() action.RenderOptions {
+	return action.RenderOptions{SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS}
+}
+
+// bind adds the shared flags; verb ("install" or "upgrade") picks Helm's
+// wording for each.
+func (f *installFlags) bind(cmd *cobra.Command, env *Env, verb string) {
 	fs := cmd.Flags()
+	up := verb == "upgrade"
+	pick := func(install, upgrade string) string {
+		if up {
+			return upgrade
+		}
+		return install
+	}
 	addValueFlags(cmd, &f.Values)
 	addChartPathFlags(fs, &f.ChartPathOptions, env.Lookup)
 	fs.BoolVar(&f.Devel, "devel", false, "use development versions, too. Equivalent to version '>0.0.0-0'. If --version is set, this is ignored")
-	fs.BoolVar(&f.CreateNS, "create-namespace", false, "create the release namespace if not present")
-	fs.StringVar(&f.DryRun, "dry-run", "none", "simulate an install. If --dry-run is set with no option being specified or as '--dry-run=client', it will not attempt cluster connections. Setting '--dry-run=server' allows attempting cluster connections.")
+	fs.BoolVar(&f.CreateNS, "create-namespace", false, pick("create the release namespace if not present", "if --install is set, create the release namespace if not present"))
+	fs.StringVar(&f.DryRun, "dry-run", "", "simulate an install. If --dry-run is set with no option being specified or as '--dry-run=client', it will not attempt cluster connections. Setting '--dry-run=server' allows attempting cluster connections.")
 	fs.Lookup("dry-run").NoOptDefVal = "client"
 	fs.StringVar(&f.Description, "description", "", "add a custom description")
-	fs.StringToStringVarP(&f.Labels, "labels", "l", nil, "Labels that would be added to release metadata. Should be divided by comma.")
-	fs.BoolVar(&f.TakeOwnership, "take-ownership", false, "if set, install will ignore the check for helm annotations and take ownership of the existing resources")
-	fs.BoolVar(&f.HideNotes, "hide-notes", false, "if set, do not show notes in install output. Does not affect presence in chart metadata")
-	fs.BoolVar(&f.SkipCRDs, "skip-crds", false, "if set, no CRDs will be installed. By default, CRDs are installed if not already present")
+	fs.StringToStringVarP(&f.Labels, "labels", "l", nil, pick("Labels that would be added to release metadata. Should be divided by comma.",
+		"Labels that would be added to release metadata. Should be separated by comma. Original release labels will be merged with upgrade labels. You can unset label using null."))
+	fs.BoolVar(&f.TakeOwnership, "take-ownership", false, "if set, "+verb+" will ignore the check for helm annotations and take ownership of the existing resources")
+	fs.BoolVar(&f.HideNotes, "hide-notes", false, "if set, do not show notes in "+verb+" output. Does not affect presence in chart metadata")
+	fs.BoolVar(&f.SkipCRDs, "skip-crds", false, pick("if set, no CRDs will be installed. By default, CRDs are installed if not already present",
+		"if set, no CRDs will be installed when an upgrade is performed with install flag enabled. By default, CRDs are installed if not already present, when an upgrade is performed with install flag enabled"))
+	fs.BoolVar(&f.SkipSchema, "skip-schema-validation", false, "if set, disables JSON schema validation")
+	fs.BoolVar(&f.SubNotes, "render-subchart-notes", false, "if set, render subchart notes along with the parent")
+	fs.BoolVar(&f.EnableDNS, "enable-dns", false, "enable DNS lookups when rendering templates")
+	// This client never validates against the OpenAPI schema client-side
+	// (the apiserver validates every object), so the flag changes nothing.
+	fs.BoolVar(&f.DisableOpenAPI, "disable-openapi-validation", false, pick("if set, the installation process will not validate rendered templates against the Kubernetes OpenAPI Schema",
+		"if set, the upgrade process will not validate rendered templates against the Kubernetes OpenAPI Schema"))
 	bindOutputFlag(fs, &f.Output)
 }
 
 func bindForce(fs *pflag.FlagSet, force *bool, usage string) {
 	fs.BoolVar(force, "force", false, usage)
-	// Helm 4's name for the same thing.
+	// Helm 4's name for the same thing; hidden, so help reads as Helm 3's.
 	fs.BoolVar(force, "force-replace", false, usage)
+	_ = fs.MarkHidden("force-replace")
 }
 
 func (f *installFlags) validate() error {
@@ -96,7 +124,7 @@ func (a *Install) Run(ctx context.Context) error {
 	act := &action.Install{
 		Cfg: cfg, ReleaseName: a.Name, CreateNamespace: a.CreateNS, SkipCRDs: a.SkipCRDs,
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
-		TakeOwnership: a.TakeOwnership, Force: a.Force,
+		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(),
 	}
 	rel, err := act.Run(ctx, ch, vals)
 	if err != nil {
@@ -141,7 +169,7 @@ func newInstallCmd(env *Env) *cobra.Command {
 			return nil
 		},
 	}
-	a.bind(cmd, env)
+	a.bind(cmd, env, "install")
 	f := cmd.Flags()
 	f.BoolVarP(&a.GenerateName, "generate-name", "g", false, "generate the name (and omit the NAME parameter)")
 	f.StringVar(&a.NameTemplate, "name-template", "", "specify template used to name the release")
@@ -195,6 +223,7 @@ func (a *Upgrade) Run(ctx context.Context) error {
 	act := &action.Upgrade{
 		Cfg: cfg, ReuseValues: a.ReuseValues, ResetValues: a.ResetValues, ResetThenReuseValues: a.ResetThenReuseValues,
 		Force: a.Force, TakeOwnership: a.TakeOwnership, DryRun: a.DryRun, Description: a.Description, Labels: a.Labels,
+		Render: a.renderOptions(),
 	}
 	rel, err := act.Run(ctx, a.Name, ch, vals)
 	if err != nil {
@@ -230,7 +259,7 @@ func newUpgradeCmd(env *Env) *cobra.Command {
 			return nil
 		},
 	}
-	a.bind(cmd, env)
+	a.bind(cmd, env, "upgrade")
 	f := cmd.Flags()
 	f.BoolVarP(&a.Install, "install", "i", false, "if a release by this name doesn't already exist, run an install")
 	f.BoolVar(&a.ReuseValues, "reuse-values", false, "when upgrading, reuse the last release's values and merge in any overrides from the command line via --set and -f. If '--reset-values' is specified, this is ignored")

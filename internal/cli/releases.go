@@ -17,6 +17,7 @@ import (
 
 func newRollbackCmd(env *Env) *cobra.Command {
 	a := &action.Rollback{}
+	maxHistory := env.Settings.MaxHistory
 	cmd := &cobra.Command{
 		Use:   "rollback <RELEASE> [REVISION]",
 		Short: "roll back a release to a previous revision",
@@ -42,6 +43,7 @@ To see revision numbers, run 'helm history RELEASE'.
 			if err != nil {
 				return err
 			}
+			cfg.Releases.MaxHistory = maxHistory
 			a.Cfg = cfg
 			if _, err := a.Run(cmd.Context(), args[0]); err != nil {
 				return err
@@ -53,6 +55,7 @@ To see revision numbers, run 'helm history RELEASE'.
 	f := cmd.Flags()
 	f.BoolVar(&a.DryRun, "dry-run", false, "simulate a rollback")
 	bindForce(f, &a.Force, "force resource update through delete/recreate if needed")
+	f.IntVar(&maxHistory, "history-max", maxHistory, "limit the maximum number of revisions saved per release. Use 0 for no limit")
 	return cmd
 }
 
@@ -96,6 +99,7 @@ uninstalling them.
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&a.Cascade, "cascade", "background", `Must be "background", "orphan", or "foreground". Selects the deletion cascading strategy for the dependents. Defaults to background.`)
 	f.BoolVar(&a.DryRun, "dry-run", false, "simulate a uninstall")
 	f.BoolVar(&a.KeepHistory, "keep-history", false, "remove all associated resources and mark the release as deleted, but retain the release history")
 	f.BoolVar(&a.IgnoreNotFound, "ignore-not-found", false, `Treat "release not found" as a successful uninstall`)

@@ -65,8 +65,8 @@ func TestInstallMetadataFlags(t *testing.T) {
 	if got := helm3.must(t, "history", name, "-n", ns, "-o", "json"); !strings.Contains(got, `"description":"first"`) {
 		t.Errorf("helm 3 history: %s", got)
 	}
-	// --labels on upgrade merge into the old ones; an empty value drops one.
-	ours.must(t, "upgrade", name, chart, "-n", ns, "--labels", "tier=,env=prod")
+	// --labels on upgrade merge into the old ones; "null" drops one.
+	ours.must(t, "upgrade", name, chart, "-n", ns, "--labels", "tier=null,env=prod")
 	if got := ours.must(t, "list", "-n", ns, "-l", "team=a,env=prod,!tier", "-q"); got != name+"\n" {
 		t.Errorf("labels after upgrade: list gave %q", got)
 	}
