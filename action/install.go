@@ -117,7 +117,7 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	rel.SetStatus(release.StatusPendingInstall, "Initial install underway")
 	if last != nil {
 		// --replace: the uninstalled or failed release gives way.
-		last.Info.Status = release.StatusSuperseded
+		last.SetStatus(release.StatusSuperseded, "superseded by new release")
 		cfg.record(ctx, last)
 	}
 	if err := cfg.Releases.Create(ctx, rel); err != nil {

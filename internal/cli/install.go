@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/chartd/chartd/action"
+	"github.com/chartd/chartd/release"
 	"github.com/chartd/chartd/values"
 )
 
@@ -202,11 +203,15 @@ func (a *Upgrade) Run(ctx context.Context) error {
 	cfg.Releases.MaxHistory = a.MaxHistory
 	if a.Install {
 		h := &action.History{Cfg: cfg, Max: 1}
-		if _, err := h.Run(ctx, a.Name); errors.Is(err, action.ErrReleaseNotFound) {
+		versions, err := h.Run(ctx, a.Name)
+		// A release uninstalled with --keep-history is installed again,
+		// replacing it, as Helm does.
+		uninstalled := err == nil && versions[len(versions)-1].Info.Status == release.StatusUninstalled
+		if errors.Is(err, action.ErrReleaseNotFound) || uninstalled {
 			if a.Output == formatTable {
 				fmt.Fprintf(a.Env.Out, "Release %q does not exist. Installing it now.\n", a.Name)
 			}
-			in := &Install{Env: a.Env, installFlags: a.installFlags, Name: a.Name, Chart: a.Chart}
+			in := &Install{Env: a.Env, installFlags: a.installFlags, Name: a.Name, Chart: a.Chart, Replace: uninstalled}
 			return in.Run(ctx)
 		} else if err != nil {
 			return err

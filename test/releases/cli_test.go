@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -135,4 +136,26 @@ func withoutKubeconfig(env []string) []string {
 		}
 	}
 	return out
+}
+
+// upgrade --install installs a missing release, and one uninstalled with
+// --keep-history (replacing it), as Helm does; both agree on the result.
+func TestUpgradeInstall(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := writeChart(t, "web", nil)
+	ns := cluster.Namespace(t)
+	for _, c := range []*client{ours, helm3} {
+		name := "ui-" + c.name
+		out := c.must(t, "upgrade", "--install", name, chart, "-n", ns)
+		if !strings.HasPrefix(out, "Release \""+name+"\" does not exist. Installing it now.\nNAME: "+name+"\n") {
+			t.Errorf("%s upgrade --install: %q", c.name, out)
+		}
+		c.must(t, "uninstall", name, "-n", ns, "--keep-history")
+		c.must(t, "upgrade", "--install", name, chart, "-n", ns)
+	}
+	for _, c := range []*client{ours, helm3} {
+		if diff := cmp.Diff(history(t, helm3, ns, "ui-helm3"), history(t, c, ns, "ui-ours")); diff != "" {
+			t.Errorf("history of ours vs helm 3's (read by %s) (-helm +ours):\n%s", c.name, diff)
+		}
+	}
 }
