@@ -2,82 +2,22 @@ package bench
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/chartd/chartd/internal/testutil/cluster"
 	"github.com/chartd/chartd/internal/testutil/peers"
 	"github.com/chartd/chartd/internal/testutil/procs"
 )
-
-// countingProxy forwards to the apiserver and counts the requests.
-type countingProxy struct {
-	srv *httptest.Server
-	n   atomic.Int64
-}
-
-func newCountingProxy(b *testing.B, cfg *rest.Config) *countingProxy {
-	b.Helper()
-	target, err := url.Parse(cfg.Host)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr, err := rest.TransportFor(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := &countingProxy{}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = tr
-	rp.FlushInterval = -1 // watches stream
-	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.n.Add(1)
-		rp.ServeHTTP(w, r)
-	}))
-	p.srv.TLS = &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
-	p.srv.EnableHTTP2 = true
-	p.srv.StartTLS()
-	return p
-}
-
-// kubeconfig points a client at the proxy.
-func (p *countingProxy) kubeconfig(b *testing.B, dir string) string {
-	b.Helper()
-	path := filepath.Join(dir, "kubeconfig-proxy")
-	kc := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: proxy
-  cluster: {server: %s, insecure-skip-tls-verify: true}
-users:
-- name: admin
-  user: {token: %s}
-contexts:
-- name: proxy
-  context: {cluster: proxy, user: admin}
-current-context: proxy
-`, p.srv.URL, cluster.AdminToken)
-	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	return path
-}
 
 // bigChart writes a chart of n resources: ConfigMaps, Secrets and
 // Services in the ratio 3:1:1; .Values.gen changes every one of them.
@@ -155,9 +95,8 @@ func BenchmarkReleasesVersusHelm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	proxy := newCountingProxy(b, cfg)
-	defer proxy.srv.Close()
-	kc := proxy.kubeconfig(b, tmp)
+	proxy := cluster.NewProxy(b, cfg)
+	kc := proxy.Kubeconfig(b, tmp)
 	chart := bigChart(b, tmp, 200)
 	clients := []struct{ name, bin string }{
 		{"ours", ours}, {"helm 3.22", peers.Path(b, "helm")}, {"helm 4.3", peers.Path(b, "helm4")},
@@ -171,12 +110,12 @@ func BenchmarkReleasesVersusHelm(b *testing.B) {
 		env := append(peers.Env(filepath.Join(tmp, "home")), "KUBECONFIG="+kc)
 		cmd := exec.Command(bin, args...)
 		cmd.Env = env
-		before := proxy.n.Load()
+		before := proxy.Count()
 		start := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("%s %v: %v\n%s", bin, args, err, out)
 		}
-		return m{time.Since(start), proxy.n.Load() - before}
+		return m{time.Since(start), int64(proxy.Count() - before)}
 	}
 	for i := 0; i < b.N; i++ {
 		for round := range 2 { // round 0 warms the apiserver and the page cache
