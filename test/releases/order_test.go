@@ -42,9 +42,9 @@ func TestKindOrderMatchesHelm3(t *testing.T) {
 	proxy := cluster.NewProxy(t, cluster.RESTConfig(t))
 	kc := proxy.Kubeconfig(t, t.TempDir())
 	chart := writeChart(t, "web", map[string]string{
-		"templates/sa.yaml":  "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}-sa\n",
-		"templates/sec.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-sec\n",
-		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-svc\nspec:\n  ports: [{port: 80}]\n",
+		"templates/sa.yaml":   "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}-sa\n",
+		"templates/sec.yaml":  "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-sec\n",
+		"templates/svc.yaml":  "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-svc\nspec:\n  ports: [{port: 80}]\n",
 		"templates/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: {{ .Release.Name }}-r\nrules: []\n",
 	})
 	seq := map[string][2][]string{}
