@@ -52,6 +52,9 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	if err := render.ValidateReleaseName(i.ReleaseName); err != nil {
 		return nil, err
 	}
+	if i.Render.HideSecret && !i.dryRun() {
+		return nil, ErrHideSecret
+	}
 	client := i.DryRun == DryRunClient
 	if client {
 		// A client-side dry run does not talk to the cluster: no

@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -38,7 +39,12 @@ type RenderOptions struct {
 	// SubNotes adds subcharts' NOTES.txt to the notes.
 	SubNotes  bool
 	EnableDNS bool
+	// HideSecret leaves Secrets out of the manifest (dry runs only).
+	HideSecret bool
 }
+
+// ErrHideSecret: --hide-secret without a dry run.
+var ErrHideSecret = errors.New("Hiding Kubernetes secrets requires a dry-run mode") //nolint:staticcheck // Helm's message
 
 // renderRelease renders ch into a new revision of name.
 func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals values.Values, name, namespace string, revision int, upgrade bool, caps *engine.Capabilities, ro RenderOptions) (*release.Release, *render.Result, error) {
@@ -57,7 +63,7 @@ func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals
 	now := release.Now()
 	r := &release.Release{
 		Name: name, Namespace: namespace, Version: revision, Chart: res.Chart, Config: vals,
-		Manifest: res.ManifestText(false, false),
+		Manifest: res.ManifestText(false, ro.HideSecret),
 		Info:     &release.Info{FirstDeployed: now, LastDeployed: now, Notes: res.Notes},
 		// This client applies client-side; recording it lets Helm 4's
 		// --server-side=auto keep doing so.

@@ -39,6 +39,9 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	if err := render.ValidateReleaseName(name); err != nil {
 		return nil, fmt.Errorf("release name is invalid: %s", name)
 	}
+	if u.Render.HideSecret && u.DryRun != DryRunClient && u.DryRun != DryRunServer {
+		return nil, ErrHideSecret
+	}
 	h, err := cfg.history(ctx, name)
 	if errors.Is(err, ErrReleaseNotFound) {
 		return nil, fmt.Errorf("%q %w", name, ErrNoDeployed)

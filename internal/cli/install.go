@@ -29,12 +29,13 @@ type installFlags struct {
 	SkipSchema    bool
 	SubNotes      bool
 	EnableDNS     bool
+	HideSecret    bool
 	// DisableOpenAPI is accepted for Helm's scripts; see bind.
 	DisableOpenAPI bool
 }
 
 func (f *installFlags) renderOptions() action.RenderOptions {
-	return action.RenderOptions{SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS}
+	return action.RenderOptions{SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS, HideSecret: f.HideSecret}
 }
 
 // bind adds the shared flags; verb ("install" or "upgrade") picks Helm's
@@ -64,6 +65,7 @@ func (f *installFlags) bind(cmd *cobra.Command, env *Env, verb string) {
 	fs.BoolVar(&f.SkipSchema, "skip-schema-validation", false, "if set, disables JSON schema validation")
 	fs.BoolVar(&f.SubNotes, "render-subchart-notes", false, "if set, render subchart notes along with the parent")
 	fs.BoolVar(&f.EnableDNS, "enable-dns", false, "enable DNS lookups when rendering templates")
+	fs.BoolVar(&f.HideSecret, "hide-secret", false, "hide Kubernetes Secrets when also using the --dry-run flag")
 	// This client never validates against the OpenAPI schema client-side
 	// (the apiserver validates every object), so the flag changes nothing.
 	fs.BoolVar(&f.DisableOpenAPI, "disable-openapi-validation", false, pick("if set, the installation process will not validate rendered templates against the Kubernetes OpenAPI Schema",

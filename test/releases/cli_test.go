@@ -23,14 +23,20 @@ var lastDeployed = regexp.MustCompile(`(?m)^LAST DEPLOYED: .*$`)
 // --dry-run (client and server) prints what Helm prints and changes nothing.
 func TestDryRunMatchesHelm3(t *testing.T) {
 	ours, helm3, _ := clients(t)
-	chart := writeChart(t, "web", nil)
+	chart := writeChart(t, "web", map[string]string{"templates/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pw\nstringData:\n  pw: hunter2\n"})
 	ns := cluster.Namespace(t)
-	for _, mode := range []string{"--dry-run", "--dry-run=client", "--dry-run=server"} {
-		got := ours.must(t, "install", "web", chart, "-n", ns, mode)
-		want := helm3.must(t, "install", "web", chart, "-n", ns, mode)
+	for _, mode := range [][]string{{"--dry-run"}, {"--dry-run=client"}, {"--dry-run=server"}, {"--dry-run", "--hide-secret"}} {
+		args := append([]string{"install", "web", chart, "-n", ns}, mode...)
+		got, want := ours.must(t, args...), helm3.must(t, args...)
 		got, want = lastDeployed.ReplaceAllString(got, "LAST DEPLOYED: X"), lastDeployed.ReplaceAllString(want, "LAST DEPLOYED: X")
 		if got != want || !strings.Contains(got, "STATUS: pending-install") {
 			t.Errorf("install %s:\nours:\n%s\nhelm 3.22:\n%s", mode, got, want)
+		}
+	}
+	for _, args := range [][]string{{"install", "web", chart, "-n", ns, "--hide-secret"}} {
+		got, want := ours.run(t, args...), helm3.run(t, args...)
+		if got.code != want.code || got.stderr != want.stderr {
+			t.Errorf("%v: ours %d %q, helm 3.22 %d %q", args, got.code, got.stderr, want.code, want.stderr)
 		}
 	}
 	s, err := cluster.Clientset(t).CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm"})
