@@ -85,6 +85,11 @@ func Decode(data string) (*release.Release, error) {
 	if err := json.Unmarshal(b, &rel); err != nil {
 		return nil, fmt.Errorf("decode release: %w", err)
 	}
+	// A record without info (hand-made or damaged) reads as unknown rather
+	// than making every command that prints it fail.
+	if rel.Info == nil {
+		rel.Info = &release.Info{Status: release.StatusUnknown}
+	}
 	return &rel, nil
 }
 

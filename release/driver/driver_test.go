@@ -61,8 +61,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := driver.Decode(s)
-		if err == nil && r == nil {
-			t.Fatal("nil release without error")
+		if err == nil && (r == nil || r.Info == nil) {
+			t.Fatal("nil release or info without error")
 		}
 	})
 }
