@@ -2,7 +2,6 @@ package action
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -114,7 +113,7 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	setOwnership(resources, rel.Name, ns)
 	adopt, err := existing(ctx, cfg.Kube, resources, rel.Name, ns, i.TakeOwnership)
 	if err != nil {
-		return nil, fmt.Errorf("rendered manifests contain a resource that already exists. Unable to continue with install: %w", err)
+		return nil, fmt.Errorf("Unable to continue with install: %w", err) //nolint:staticcheck // Helm's message
 	}
 
 	rel.SetStatus(release.StatusPendingInstall, "Initial install underway")
@@ -152,11 +151,11 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 // returned so its successor takes the next revision.
 func (i *Install) availableName(ctx context.Context) (*release.Release, error) {
 	h, err := i.Cfg.history(ctx, i.ReleaseName)
-	if errors.Is(err, ErrReleaseNotFound) {
-		return nil, nil
-	}
 	if err != nil {
-		return nil, err
+		// Helm treats an unreadable history as a free name: where the
+		// release cannot be read, storing it fails later, with the
+		// apiserver's reason.
+		return nil, nil
 	}
 	last := h[len(h)-1]
 	if i.Replace && (last.Info.Status == release.StatusUninstalled || last.Info.Status == release.StatusFailed) {

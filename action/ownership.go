@@ -41,6 +41,10 @@ func setOwnership(l kube.ResourceList, name, namespace string) {
 func existing(ctx context.Context, kc *kube.Client, l kube.ResourceList, name, namespace string, takeOwnership bool) (kube.ResourceList, error) {
 	lives, err := kc.Fetch(ctx, l)
 	if err != nil {
+		var fe *kube.FetchError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("could not get information about the resource %s: %w", describe(fe.Resource), fe.Err)
+		}
 		return nil, fmt.Errorf("could not get information about the resources: %w", err)
 	}
 	var out kube.ResourceList

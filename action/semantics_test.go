@@ -43,7 +43,7 @@ func TestOwnership(t *testing.T) {
 		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-svc\nspec:\n  ports: [{port: 80}]\n",
 	})
 	_, err := (&action.Install{Cfg: cfg, ReleaseName: "own"}).Run(ctx, ch, nil)
-	want := `rendered manifests contain a resource that already exists. Unable to continue with install: ConfigMap "own-cm" in namespace "` + ns +
+	want := `Unable to continue with install: ConfigMap "own-cm" in namespace "` + ns +
 		`" exists and cannot be imported into the current release: invalid ownership metadata; label validation error: missing key "app.kubernetes.io/managed-by": must be set to "Helm"; annotation validation error: missing key "meta.helm.sh/release-name": must be set to "own"; annotation validation error: missing key "meta.helm.sh/release-namespace": must be set to "` + ns + `"`
 	if err == nil || err.Error() != want {
 		t.Fatalf("install over a foreign object:\n got %v\nwant %s", err, want)

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,7 +39,8 @@ func (c *Client) Fetch(ctx context.Context, l ResourceList) ([]*unstructured.Uns
 		groups[g] = append(groups[g], i)
 	}
 	var mu sync.Mutex
-	var errs []error
+	errs := make([]error, len(l))
+	first := -1 // the first failed GET in l's order, which the error reports
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxParallel)
 	get := func(i int) {
@@ -54,7 +54,10 @@ func (c *Client) Fetch(ctx context.Context, l ResourceList) ([]*unstructured.Uns
 		case err == nil:
 			out[i] = u
 		case !apierrors.IsNotFound(err):
-			errs = append(errs, err)
+			errs[i] = err
+			if first < 0 || i < first {
+				first = i
+			}
 		}
 	}
 	for _, g := range order {
@@ -77,8 +80,22 @@ func (c *Client) Fetch(ctx context.Context, l ResourceList) ([]*unstructured.Uns
 		}
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	if first >= 0 {
+		return out, &FetchError{Resource: l[first], Err: errs[first]}
+	}
+	return out, nil
 }
+
+// FetchError is a failed read, naming the first object that failed.
+type FetchError struct {
+	Resource *Resource
+	Err      error
+}
+
+func (e *FetchError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *FetchError) Unwrap() error { return e.Err }
 
 // list reads every object of r's resource in r's namespace, by name.
 func (c *Client) list(ctx context.Context, r *Resource) (map[string]*unstructured.Unstructured, error) {

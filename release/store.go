@@ -21,6 +21,8 @@ type Reader interface {
 	// Query returns the revisions whose driver labels match all of
 	// labels; ErrNotFound when there is none.
 	Query(ctx context.Context, labels map[string]string) ([]*Release, error)
+	// List returns every revision (of every release) the driver holds.
+	List(ctx context.Context) ([]*Release, error)
 }
 
 // Writer writes stored revisions.
@@ -111,11 +113,7 @@ func (s *Store) Deployed(ctx context.Context, name string) (*Release, error) {
 
 // List returns every revision the driver holds (all releases).
 func (s *Store) List(ctx context.Context) ([]*Release, error) {
-	all, err := s.Driver.Query(ctx, map[string]string{"owner": "helm"})
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	return all, err
+	return s.Driver.List(ctx)
 }
 
 func (s *Store) removeLeastRecent(ctx context.Context, name string, keep int) error {

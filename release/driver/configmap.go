@@ -56,6 +56,21 @@ func (d *ConfigMaps) Query(ctx context.Context, match map[string]string) ([]*rel
 	return out, nil
 }
 
+// List reads every revision in the namespace (all namespaces for "").
+func (d *ConfigMaps) List(ctx context.Context) ([]*release.Release, error) {
+	l, err := d.Client.ConfigMaps(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "owner=" + Owner})
+	if err != nil {
+		return nil, fmt.Errorf("list: failed to list: %w", err)
+	}
+	var out []*release.Release
+	for i := range l.Items {
+		if r, err := fromData(l.Items[i].Data["release"], l.Items[i].Labels, l.Items[i].Namespace); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 // Create stores a new revision.
 func (d *ConfigMaps) Create(ctx context.Context, key string, r *release.Release) error {
 	c, err := d.object(key, r, "createdAt")

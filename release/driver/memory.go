@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -63,6 +64,15 @@ next:
 		return nil, release.ErrNotFound
 	}
 	return out, nil
+}
+
+// List reads every revision in the namespace (all namespaces for "").
+func (d *Memory) List(ctx context.Context) ([]*release.Release, error) {
+	all, err := d.Query(ctx, map[string]string{"owner": Owner})
+	if errors.Is(err, release.ErrNotFound) {
+		return nil, nil
+	}
+	return all, err
 }
 
 // Create stores a new revision.

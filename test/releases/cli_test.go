@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -163,5 +166,51 @@ func TestUpgradeInstall(t *testing.T) {
 		if diff := cmp.Diff(history(t, helm3, ns, "ui-helm3"), history(t, c, ns, "ui-ours")); diff != "" {
 			t.Errorf("history of ours vs helm 3's (read by %s) (-helm +ours):\n%s", c.name, diff)
 		}
+	}
+}
+
+// A ServiceAccount allowed in one namespace is refused elsewhere with the
+// apiserver's "forbidden", in the words Helm 3.22 uses.
+func TestForbiddenLikeHelm3(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	ctx := context.Background()
+	mine, theirs := cluster.Namespace(t), cluster.Namespace(t)
+	cs := cluster.Clientset(t)
+	if _, err := cs.CoreV1().ServiceAccounts(mine).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ci"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().Roles(mine).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "ci"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"", "apps"}, Resources: []string{"*"}, Verbs: []string{"*"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(mine).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "ci"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "ci"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "ci", Namespace: mine}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cs.CoreV1().ServiceAccounts(mine).CreateToken(ctx, "ci", &authv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := cluster.KubeconfigWithToken(t, t.TempDir(), tok.Status.Token)
+	chart := writeChart(t, "web", nil)
+	for _, c := range []*client{ours, helm3} {
+		cc := &client{c.name, c.bin, append(withoutKubeconfig(c.env), "KUBECONFIG="+kc)}
+		cc.must(t, "install", "ok-"+c.name, chart, "-n", mine)
+	}
+	for _, args := range [][]string{
+		{"install", "web", chart, "-n", theirs}, {"list", "-n", theirs}, {"list", "-A"}, {"status", "x", "-n", theirs},
+	} {
+		var res [2]result
+		for i, c := range []*client{ours, helm3} {
+			cc := &client{c.name, c.bin, append(withoutKubeconfig(c.env), "KUBECONFIG="+kc)}
+			res[i] = cc.run(t, args...)
+		}
+		if res[0].code != res[1].code || res[0].stderr != res[1].stderr || res[1].code == 0 || !strings.Contains(res[1].stderr, "forbidden") {
+			t.Errorf("%v:\nours (exit %d): %s\nhelm 3.22 (exit %d): %s", args, res[0].code, res[0].stderr, res[1].code, res[1].stderr)
+		}
+	}
+	if l, err := cs.AppsV1().Deployments(theirs).List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) != 0 {
+		t.Errorf("deployments created where forbidden: %v %v", l, err)
 	}
 }
