@@ -14,6 +14,14 @@ K8S_VERSION := v1.35.4
 ETCD_VERSION := v3.6.16
 CLUSTER := $(BIN)/cluster
 export CHARTD_CLUSTER_BIN := $(CLUSTER)
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+AZURITE_VERSION := 3.37.0
+# chartd's version, stamped into the binary (chartd --version, /info).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Build tags that leave blob drivers out, e.g. CHARTD_TAGS=nogcs,noazure
+# (see cmd/chartd/drivers*.go).
+CHARTD_TAGS ?=
+CHARTD_LDFLAGS := -s -w -X github.com/chartd/chartd/server.Version=$(VERSION)
 PG_BINDIR ?= /usr/lib/postgresql/15/bin
 export CHARTD_PEERS := $(PEERS)
 export PATH := $(PEERS):$(PATH)
@@ -22,15 +30,19 @@ export PATH := $(PEERS):$(PATH)
 
 all: build
 
+# -s -w drops the symbol table and DWARF: about a third of the binary, and
+# nothing a running server reads (panics still print file:line traces).
 build:
-	$(GO) build -o $(BIN)/chartd ./cmd/chartd
+	$(GO) build -trimpath -tags '$(CHARTD_TAGS)' -ldflags '$(CHARTD_LDFLAGS)' -o $(BIN)/chartd ./cmd/chartd
 	$(GO) build -o $(BIN)/helm ./cmd/helm
 
 run: build
 	$(BIN)/chartd --listen-host=127.0.0.1 --port=8080 --data-dir=./data
 
 # --- peers -------------------------------------------------------------------
-tools: $(PEERS)/helm $(PEERS)/helm4 $(PEERS)/chartmuseum $(PEERS)/helm-cm-push $(PEERS)/oras postgres cluster
+# Independent targets: `make -j tools` builds the peers in parallel.
+tools: $(PEERS)/helm $(PEERS)/helm4 $(PEERS)/chartmuseum $(PEERS)/helm-cm-push $(PEERS)/oras postgres \
+	$(PEERS)/minio $(PEERS)/azurite-blob $(PEERS)/fake-gcs-server cluster
 
 # Real Helm, built as Helm's release builds are (its Makefile at the tag): static, -trimpath, stripped, with the
 # version stamped. Helm 3 also stamps the Kubernetes version it defaults to (.Capabilities.KubeVersion, lint's
@@ -86,6 +98,22 @@ $(PEERS)/helm-cm-push: tools/helm-cm-push/go.mod
 $(PEERS)/oras: tools/oras/go.mod
 	mkdir -p $(PEERS)
 	cd tools/oras && GOFLAGS=-mod=mod $(GO) build -ldflags "-X oras.land/oras/internal/version.Version=$(ORAS_VERSION)" -o $(PEERS)/oras oras.land/oras/cmd/oras
+
+# Object storage servers the storage drivers are tested against (S3, Azure
+# Blob, GCS); the tests start them on 127.0.0.1 themselves.
+$(PEERS)/minio:
+	mkdir -p $(PEERS)
+	GOBIN=$(PEERS) $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+$(PEERS)/azurite-blob:
+	@command -v npm >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm)
+	mkdir -p $(PEERS)/azurite
+	npm install --prefix $(PEERS)/azurite --no-audit --no-fund --no-save azurite@$(AZURITE_VERSION)
+	ln -sfn azurite/node_modules/.bin/azurite-blob $@
+
+$(PEERS)/fake-gcs-server: tools/fake-gcs-server/go.mod
+	mkdir -p $(PEERS)
+	cd tools/fake-gcs-server && GOFLAGS=-mod=mod $(GO) build -o $@ github.com/fsouza/fake-gcs-server
 
 $(PEERS)/registry:
 	mkdir -p $(PEERS)

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 )
@@ -38,14 +39,30 @@ import (
 // should refuse names over 128 bytes at upload.
 var ErrUnrenderableName = errors.New("index: chart name cannot be rendered incrementally")
 
+// ErrUnrenderableKey: an annotation key too long for YAML to carry as the
+// JSON-to-YAML conversion writes it (a flow key over 1024 characters,
+// escapes included); Helm's own index writer fails on it the same way.
+var ErrUnrenderableKey = errors.New("index: annotation key is too long to render as YAML")
+
+// maxRenderedKey is the longest annotation key, JSON-encoded, that
+// renders: YAML's limit on a simple key, with room for the quotes.
+const maxRenderedKey = 1000
+
 // EntryYAML renders one version as it appears in index.yaml under its chart
 // name: "  - apiVersion: ...\n    ...\n".
 func EntryYAML(cv *ChartVersion) ([]byte, error) {
 	if cv == nil {
 		return nil, errors.New("index: nil chart version")
 	}
+	if cv.Metadata != nil {
+		for k := range cv.Annotations {
+			if k, _ := json.Marshal(k); len(escapeUnreadable(k)) > maxRenderedKey {
+				return nil, fmt.Errorf("%w: %d characters", ErrUnrenderableKey, len(k))
+			}
+		}
+	}
 	const probe = "x"
-	b, err := yaml.Marshal(map[string]map[string][]*ChartVersion{"entries": {probe: {cv}}})
+	b, err := marshalYAML(map[string]map[string][]*ChartVersion{"entries": {probe: {cv}}})
 	if err != nil {
 		return nil, fmt.Errorf("index: rendering %s: %w", cv.key(), err)
 	}
@@ -54,6 +71,42 @@ func EntryYAML(cv *ChartVersion) ([]byte, error) {
 		return nil, fmt.Errorf("index: rendering %s: unexpected YAML layout %.40q", cv.key(), b)
 	}
 	return frag, nil
+}
+
+// marshalYAML is sigs.k8s.io/yaml's Marshal (JSON, then JSON to YAML),
+// with one difference: characters that JSON writes raw but YAML's reader
+// refuses (DEL, the C1 controls, U+FFFE and U+FFFF) are escaped in the
+// JSON first. A Chart.yaml may carry them ("\x7f" in a quoted string), and
+// without this one such chart would make its whole tenant's index fail to
+// render; with it, the emitter writes them escaped, as YAML asks, and the
+// index loads back with the same strings. Everything else is byte for byte
+// what yaml.Marshal writes.
+func marshalYAML(v any) ([]byte, error) {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.JSONToYAML(escapeUnreadable(j))
+}
+
+// escapeUnreadable escapes, as JSON \u escapes, the runes of j that a
+// YAML reader does not accept raw. They can only stand inside JSON strings.
+func escapeUnreadable(j []byte) []byte {
+	unreadable := func(r rune) bool {
+		return (r >= 0x7f && r <= 0x9f) || r == 0xfffe || r == 0xffff
+	}
+	if !bytes.ContainsFunc(j, unreadable) {
+		return j
+	}
+	out := make([]byte, 0, len(j)+16)
+	for _, r := range string(j) {
+		if unreadable(r) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+			continue
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
 }
 
 // jsonPrefix is the indentation of a version in index.json: entries (1),
@@ -167,14 +220,14 @@ func group(entries []Entry, rendering func(Entry) []byte) (map[string][]Entry, e
 // Nothing is written when an entry is unusable; a write error can leave a
 // partial index, so write to a temporary file or buffer.
 func RenderYAML(w io.Writer, h Header, entries []Entry) error {
-	head, err := yaml.Marshal(struct {
+	head, err := marshalYAML(struct {
 		Annotations map[string]string `json:"annotations,omitempty"`
 		APIVersion  string            `json:"apiVersion"`
 	}{h.Annotations, h.APIVersion})
 	if err != nil {
 		return fmt.Errorf("index: rendering header: %w", err)
 	}
-	tail, err := yaml.Marshal(struct {
+	tail, err := marshalYAML(struct {
 		Generated  time.Time              `json:"generated"`
 		PublicKeys []string               `json:"publicKeys,omitempty"`
 		ServerInfo map[string]interface{} `json:"serverInfo,omitempty"`
@@ -224,7 +277,7 @@ func yamlKeyOrder(byName map[string][]Entry) ([]string, [][]byte, error) {
 	if len(names) == 0 {
 		return nil, nil, nil
 	}
-	b, err := yaml.Marshal(probe)
+	b, err := marshalYAML(probe)
 	if err != nil {
 		return nil, nil, fmt.Errorf("index: ordering chart names: %w", err)
 	}

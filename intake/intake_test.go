@@ -64,14 +64,16 @@ func newEnv(t testing.TB, mutate func(*intake.Config)) *env {
 func (e *env) committed(t testing.TB) int {
 	t.Helper()
 	n := 0
-	err := filepath.WalkDir(filepath.Join(e.dir, "blobs", "blobs"), func(_ string, d fs.DirEntry, err error) error {
+	root := filepath.Join(e.dir, "blobs")
+	err := filepath.WalkDir(filepath.Join(root, "blobs"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
 			return err
 		}
-		if !d.IsDir() {
+		rel, _ := filepath.Rel(root, p)
+		if _, blob := storage.DigestOfKey(filepath.ToSlash(rel)); blob && !d.IsDir() {
 			n++
 		}
 		return nil

@@ -113,7 +113,8 @@ func (in *Intake) PushManifest(ctx context.Context, p Push) (string, error) {
 		return "", fmt.Errorf("%w: chart %q cannot be pushed to repository %q: the repository's last name component must be the chart name",
 			ErrMismatch, md.Name, p.Repository.Name)
 	}
-	if err := CheckVersion(md.Version); err != nil {
+	// The same rules on the chart as an upload's (receive.go).
+	if err := checkChart(p.Target, md); err != nil {
 		return "", err
 	}
 	tag := helmoci.Tag(md.Version)

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/index"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -64,7 +65,16 @@ func checkChart(t Target, md *chart.Metadata) error {
 	if err := CheckRepository(t.Path, md.Name); err != nil {
 		return err
 	}
-	return CheckVersion(md.Version)
+	if err := CheckVersion(md.Version); err != nil {
+		return err
+	}
+	// A version the index cannot render would be answered 201 and then be
+	// missing from index.yaml (the index skips such a row rather than fail
+	// for the whole tenant): refuse it here, with the renderer's reason.
+	if _, err := index.NewEntry(&index.ChartVersion{Metadata: md}); err != nil {
+		return fmt.Errorf("%w: %w", chart.ErrInvalidChart, err)
+	}
+	return nil
 }
 
 // archiveCheck validates an archive from a pipe while the same bytes are

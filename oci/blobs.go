@@ -144,6 +144,12 @@ func parseRange(header string, size int64) (start, length int64, partial bool, e
 		if n == 0 {
 			return 0, 0, false, unsatisfiable
 		}
+		if size == 0 {
+			// Satisfiable (RFC 9110: the suffix is not zero), but no
+			// Content-Range can name an empty part: the whole, empty,
+			// blob is the answer. (Found by FuzzParseRange.)
+			return 0, 0, false, nil
+		}
 		n = min(n, size)
 		return size - n, n, true, nil
 	}

@@ -12,14 +12,18 @@ import (
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/intake"
+	"github.com/chartd/chartd/internal/reqbody"
 	"github.com/chartd/chartd/storage"
 )
 
 // Errors the handlers raise. Each is a distinct answer in errorRules; the
 // handlers wrap storage.ErrNotFound in the one that says what was missing.
 var (
-	errUnauthorized     = errors.New("authentication required")
-	errTooManyRequests  = errors.New("too many requests")
+	errUnauthorized    = errors.New("authentication required")
+	errTooManyRequests = errors.New("too many requests")
+	// errMountScope: the caller's token lacks pull on a mount's source,
+	// which its holder may have; the answer is a challenge for both.
+	errMountScope       = errors.New("the token does not cover the mount's source repository")
 	errNameUnknown      = errors.New("repository name not known to registry")
 	errBlobUnknown      = errors.New("blob unknown to registry")
 	errManifestUnknown  = errors.New("manifest unknown")
@@ -57,6 +61,14 @@ func errorRules() []errorRule {
 		{errNoRoute, errcode.ErrorCodeUnsupported, http.StatusNotFound, false},
 		{errUnsupported, errcode.ErrorCodeUnsupported, http.StatusMethodNotAllowed, false},
 		{errNameInvalid, errcode.ErrorCodeNameInvalid, http.StatusBadRequest, true},
+		// io.ErrUnexpectedEOF of the request body, marked by reqbody in
+		// ServeHTTP (an unexpected EOF from the database or the bucket
+		// stays a 500): a body shorter than its Content-Length is the
+		// spec's SIZE_INVALID, whatever the route.
+		{reqbody.ErrTruncated, errcode.ErrorCodeSizeInvalid, http.StatusBadRequest, false},
+		// A body slower than --read-timeout: the client's doing, so 408,
+		// not a logged 500; the spec has no code for it.
+		{reqbody.ErrTimeout, errcode.ErrorCodeUnknown, http.StatusRequestTimeout, false},
 		{errTagInvalid, errcode.ErrorCodeManifestInvalid, http.StatusBadRequest, true},
 		{errNameUnknown, errcode.ErrorCodeNameUnknown, http.StatusNotFound, false},
 		{errBlobUnknown, errcode.ErrorCodeBlobUnknown, http.StatusNotFound, false},

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/intake"
+	"github.com/chartd/chartd/internal/reqbody"
 	"github.com/chartd/chartd/provenance"
 	"github.com/chartd/chartd/storage"
 )
@@ -59,6 +62,11 @@ func TestErrorTable(t *testing.T) {
 		{errNoRoute, 404, "UNSUPPORTED", false},
 		{errUnsupported, 405, "UNSUPPORTED", false},
 		{wrap(context.Canceled), 499, "UNKNOWN", false},
+		{fmt.Errorf("storage: put part: %w: %w", reqbody.ErrTruncated, io.ErrUnexpectedEOF), 400, "SIZE_INVALID", false},
+		{fmt.Errorf("storage: put part: %w: %w", reqbody.ErrTimeout, os.ErrDeadlineExceeded), 408, "UNKNOWN", false},
+		// An unexpected EOF that is not the request body's (a database or
+		// bucket connection cut off) is the server's fault.
+		{fmt.Errorf("sqldb: receive: %w", io.ErrUnexpectedEOF), 500, "UNKNOWN", false},
 		{errors.New("disk on fire at /var/lib/secret"), 500, "UNKNOWN", false},
 	}
 	for _, tt := range tests {

@@ -125,7 +125,7 @@ func newHarnessOn(t testing.TB, backend string, opts ...harnessOption) *harness 
 			}
 			return nil
 		},
-		Challenge: func(w http.ResponseWriter, r *http.Request, name, action string) {
+		Challenge: func(w http.ResponseWriter, r *http.Request, _ ...Access) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="chartd"`)
 		},
 		Log: testLogger(t),

@@ -25,6 +25,7 @@ func TestParseRange(t *testing.T) {
 		{"bytes=10-", 10, 0, 0, false, errRangeInvalid},
 		{"bytes=-0", 10, 0, 0, false, errRangeInvalid},
 		{"bytes=0-", 0, 0, 0, false, errRangeInvalid},
+		{"bytes=-1", 0, 0, 0, false, nil}, // the whole empty blob, 200
 		{"bytes=5-3", 10, 0, 0, false, errRangeInvalid},
 		{"bytes=1-2,4-5", 10, 0, 10, false, nil},
 		{"bytes=a-b", 10, 0, 10, false, nil},

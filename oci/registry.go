@@ -33,6 +33,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chartd/chartd/intake"
+	"github.com/chartd/chartd/internal/reqbody"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -92,7 +93,7 @@ type Config struct {
 	Authorize func(r *http.Request, a Access) error
 	// Challenge writes the WWW-Authenticate header for a denied request (the
 	// registry then answers 401 UNAUTHORIZED).
-	Challenge func(w http.ResponseWriter, r *http.Request, name, action string)
+	Challenge func(w http.ResponseWriter, r *http.Request, need ...Access)
 	// Charts commits chart manifests (those whose config media type is
 	// Helm's): the same intake the ChartMuseum API uses applies its rules
 	// and writes both faces.
@@ -175,7 +176,7 @@ func New(cfg Config) (*Registry, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Challenge == nil {
-		cfg.Challenge = func(http.ResponseWriter, *http.Request, string, string) {}
+		cfg.Challenge = func(http.ResponseWriter, *http.Request, ...Access) {}
 	}
 	g := &Registry{cfg: cfg, log: cfg.Log, now: time.Now}
 	g.router = g.routes()
@@ -235,6 +236,8 @@ func (g *Registry) unsupported(w http.ResponseWriter, r *http.Request) {
 // ServeHTTP implements http.Handler.
 func (g *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	// A body cut short is the client's fault, whichever handler reads it.
+	r.Body = reqbody.Body(r.Body)
 	rt, err := parseRoute(r.URL.Path)
 	if err != nil {
 		writeError(w, r, g.log, err)
@@ -329,7 +332,7 @@ func (g *Registry) authorize(w http.ResponseWriter, r *http.Request, a Access) e
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		return fmt.Errorf("%w: %w", errTooManyRequests, err)
 	}
-	g.cfg.Challenge(w, r, a.Repository, a.Action)
+	g.cfg.Challenge(w, r, a)
 	return errUnauthorized
 }
 

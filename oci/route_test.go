@@ -137,3 +137,28 @@ func TestParseDigestAlgorithms(t *testing.T) {
 		t.Errorf("sha384 accepted: %v", err)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	d := "sha256:" + strings.Repeat("a", 64)
+	tests := []struct {
+		path string
+		want RouteInfo
+	}{
+		{"/v2/", RouteInfo{Kind: "base"}},
+		{"/v2/_catalog", RouteInfo{Kind: "catalog"}},
+		{"/v2/team/app/manifests/1.0.0", RouteInfo{Kind: "manifest", Name: "team/app", Reference: "1.0.0"}},
+		{"/v2/team/app/manifests/" + d, RouteInfo{Kind: "manifest", Name: "team/app", Reference: d, Digest: d}},
+		{"/v2/app/blobs/" + d, RouteInfo{Kind: "blob", Name: "app", Digest: d}},
+		{"/v2/app/blobs/uploads/", RouteInfo{Kind: "upload", Name: "app"}},
+		{"/v2/app/blobs/uploads/abc", RouteInfo{Kind: "upload", Name: "app"}},
+		{"/v2/app/tags/list", RouteInfo{Kind: "tags", Name: "app"}},
+		{"/v2/app/referrers/" + d, RouteInfo{Kind: "referrers", Name: "app", Digest: d}},
+		{"/v2/app/nothing", RouteInfo{}},
+		{"/v2/UPPER/tags/list", RouteInfo{}},
+	}
+	for _, tt := range tests {
+		if got := Describe(tt.path); got != tt.want {
+			t.Errorf("Describe(%q) = %+v, want %+v", tt.path, got, tt.want)
+		}
+	}
+}

@@ -46,6 +46,17 @@ func (g *Registry) startUpload(w http.ResponseWriter, r *http.Request) {
 	if m := q.Get("mount"); m != "" {
 		if d, err := parseDigest(m); err == nil {
 			mounted, err := g.mount(ctx, r, t, d, q.Get("from"))
+			if errors.Is(err, errMountScope) {
+				// As distribution does: the challenge names both scopes
+				// the mount needs, so the client's next token has them.
+				source := Access{Repository: q.Get("from"), Action: ActionPull}
+				if source.Repository == "" {
+					source = Access{Tenant: t.tenantPath, Action: ActionList}
+				}
+				g.cfg.Challenge(w, r, Access{Repository: t.name, Tenant: t.tenantPath, Action: ActionPush}, source)
+				writeError(w, r, g.log, errUnauthorized)
+				return
+			}
 			if err != nil {
 				writeError(w, r, g.log, err)
 				return
@@ -111,8 +122,8 @@ func (g *Registry) mountSource(ctx context.Context, r *http.Request, t target, d
 	if from == "" {
 		// Within the target's tenant: the caller must be able to read
 		// the whole tenant, not just the target repository.
-		if g.cfg.Authorize(r, Access{Tenant: t.tenantPath, Action: ActionList}) != nil {
-			return storage.Descriptor{}, storage.ErrNotFound
+		if err := g.cfg.Authorize(r, Access{Tenant: t.tenantPath, Action: ActionList}); err != nil {
+			return storage.Descriptor{}, mountRefusal(err)
 		}
 		return g.cfg.Meta.TenantBlob(ctx, t.tenant.ID, d)
 	}
@@ -120,8 +131,11 @@ func (g *Registry) mountSource(ctx context.Context, r *http.Request, t target, d
 		return storage.Descriptor{}, storage.ErrNotFound
 	}
 	st, err := g.locate(from)
-	if err != nil || g.cfg.Authorize(r, Access{Repository: from, Tenant: st.tenantPath, Action: ActionPull}) != nil {
+	if err != nil {
 		return storage.Descriptor{}, storage.ErrNotFound
+	}
+	if err := g.cfg.Authorize(r, Access{Repository: from, Tenant: st.tenantPath, Action: ActionPull}); err != nil {
+		return storage.Descriptor{}, mountRefusal(err)
 	}
 	tenant, err := g.cfg.Meta.Tenant(ctx, st.path)
 	if err != nil {
@@ -132,6 +146,17 @@ func (g *Registry) mountSource(ctx context.Context, r *http.Request, t target, d
 		return storage.Descriptor{}, err
 	}
 	return g.cfg.Meta.LinkedBlob(ctx, src.ID, d)
+}
+
+// mountRefusal: a token that lacks a scope its holder could have is worth a
+// challenge (errMountScope); anything else is "not mounted". Which of the
+// two depends on permissions only, never on what is stored.
+func mountRefusal(err error) error {
+	var scope interface{ InsufficientScope() bool }
+	if errors.As(err, &scope) && scope.InsufficientScope() {
+		return errMountScope
+	}
+	return storage.ErrNotFound
 }
 
 // link makes an uploaded blob visible in the repository.

@@ -50,10 +50,16 @@ func tenantResource(tenant string) resource { return resource{kind: resTenant, t
 // authError is a denied request; it carries the scope for the challenge.
 type authError struct {
 	repo, action string
+	// scope: the request's token lacks an entry its user's grants would
+	// give; a fresh token for the right scope would pass.
+	scope bool
 }
 
 func (e *authError) Error() string        { return "unauthorized" }
 func (e *authError) Is(target error) bool { return target == errUnauthorized }
+
+// InsufficientScope tells the registry that asking for a new token helps.
+func (e *authError) InsufficientScope() bool { return e.scope }
 
 // authorizer decides who may do what where, with ChartMuseum's models (no
 // auth, one basic-auth user with optional anonymous GET, or bearer tokens
@@ -108,7 +114,13 @@ func (a *authorizer) check(r *http.Request, res resource, action string) error {
 	switch {
 	case a.users != nil && bearer:
 		c, err := a.users.verifyToken(tok)
-		if err != nil || !a.users.tokenAllows(c, res, action) {
+		if err != nil {
+			return deny
+		}
+		if !a.users.tokenAllows(c, res, action) {
+			if u, ok := a.users.users[c.Subject]; ok && c.Subject != "" && (res.kind == resRepository || res.kind == resListing) && u.may(res, action) {
+				deny.scope = true
+			}
 			return deny
 		}
 		requestInfoFrom(r.Context()).setSubject(c.Subject, res.tenant)
@@ -203,10 +215,15 @@ func (a *authorizer) challenge(w http.ResponseWriter, repo, action string) {
 
 // challengeRegistry sets WWW-Authenticate for a denied registry request:
 // with chartd's users, a Bearer challenge naming chartd's own token endpoint
-// (Docker token spec), which accepts the same basic credentials.
-func (a *authorizer) challengeRegistry(w http.ResponseWriter, r *http.Request, tenant, name, action string) {
+// (Docker token spec), which accepts the same basic credentials, and the
+// scopes the request needs (none for the base endpoint).
+func (a *authorizer) challengeRegistry(w http.ResponseWriter, r *http.Request, need ...oci.Access) {
 	if a.users == nil {
-		a.challenge(w, tenant, action)
+		var first oci.Access
+		if len(need) > 0 {
+			first = need[0]
+		}
+		a.challenge(w, first.Tenant, first.Action)
 		return
 	}
 	scheme := "http"
@@ -214,14 +231,21 @@ func (a *authorizer) challengeRegistry(w http.ResponseWriter, r *http.Request, t
 		scheme = "https"
 	}
 	challenge := fmt.Sprintf(`Bearer realm="%s://%s/v2/token",service=%q`, scheme, r.Host, tokenService)
-	switch {
-	case name != "":
-		if action == oci.ActionDelete {
-			action = "delete,push"
+	var scopes []string
+	for _, n := range need {
+		switch {
+		case n.Action == oci.ActionCatalog || (n.Action == oci.ActionList && n.Tenant == ""):
+			scopes = append(scopes, "registry:catalog:*")
+		case n.Action == oci.ActionList:
+			scopes = append(scopes, "artifact-repository:"+n.Tenant+":pull")
+		case n.Action == oci.ActionDelete:
+			scopes = append(scopes, "repository:"+n.Repository+":delete,push")
+		case n.Repository != "":
+			scopes = append(scopes, "repository:"+n.Repository+":"+n.Action)
 		}
-		challenge += fmt.Sprintf(`,scope="repository:%s:%s"`, name, action)
-	case action != "":
-		challenge += `,scope="registry:catalog:*"`
+	}
+	if len(scopes) > 0 {
+		challenge += fmt.Sprintf(`,scope=%q`, strings.Join(scopes, " "))
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
 }

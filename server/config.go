@@ -96,6 +96,26 @@ type Config struct {
 
 	// Import adopts a ChartMuseum storage layout on first start.
 	ImportOnStart bool `json:"importOnStart"`
+
+	// Logging, with ChartMuseum's switches: Debug lowers the level to
+	// debug; LogJSON writes JSON instead of text; LogHealth logs successful
+	// /health requests too; LogLatency adds each request's latency to its
+	// access line, as nanoseconds with LogLatencyInteger.
+	Debug             bool `json:"debug"`
+	LogJSON           bool `json:"logJSON"`
+	LogHealth         bool `json:"logHealth"`
+	LogLatency        bool `json:"logLatency"`
+	LogLatencyInteger bool `json:"logLatencyInteger"`
+
+	// ReadTimeout and WriteTimeout bound a whole request's reading and its
+	// response's writing (http.Server's fields); 0 means none. Headers must
+	// arrive within 30 seconds in any case.
+	ReadTimeout  time.Duration `json:"readTimeout"`
+	WriteTimeout time.Duration `json:"writeTimeout"`
+
+	// IndexCacheSize is the byte budget of rendered indexes kept in memory,
+	// over all tenants; the least recently used are dropped first.
+	IndexCacheSize int64 `json:"indexCacheSize"`
 }
 
 // DefaultConfig returns ChartMuseum's defaults plus chartd's own.
@@ -103,7 +123,6 @@ func DefaultConfig() Config {
 	return Config{
 		ListenHost:         "0.0.0.0",
 		Port:               8080,
-		DataDir:            "data",
 		Storage:            "",
 		MaxUploadSize:      20 * 1024 * 1024,
 		ChartPostFormField: "chart",
@@ -113,6 +132,9 @@ func DefaultConfig() Config {
 		UploadTTL:          24 * time.Hour,
 		ImportOnStart:      true,
 		TokenTTL:           5 * time.Minute,
+		// ChartMuseum always logs latency; --log-latency=false leaves it out.
+		LogLatency:     true,
+		IndexCacheSize: 256 << 20,
 	}
 }
 
@@ -199,8 +221,14 @@ func (c *Config) Validate() error {
 	if _, err := c.BucketURL(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.DataDir == "" && (c.DatabaseURL == "" || c.StorageURL == "" && c.Storage == "") {
-		add("data-dir is required unless both database-url and a storage are given")
+	if c.ReadTimeout < 0 {
+		add("read-timeout must not be negative")
+	}
+	if c.WriteTimeout < 0 {
+		add("write-timeout must not be negative")
+	}
+	if c.IndexCacheSize <= 0 {
+		add("index-cache-size must be positive")
 	}
 	return errors.Join(errs...)
 }
@@ -222,7 +250,7 @@ func (c *Config) BucketURL() (string, error) {
 	}
 	switch c.Storage {
 	case "":
-		return fileURL(filepath.Join(c.DataDir, "storage")), nil
+		return fileURL(filepath.Join(c.dataDir(), "storage")), nil
 	case "local":
 		if c.StorageLocalRootDir == "" {
 			return "", errors.New("storage=local needs storage-local-rootdir")
@@ -257,12 +285,13 @@ func (c *Config) BucketURL() (string, error) {
 	}
 }
 
-// DatabaseDSN is --database-url, or a SQLite file under the data dir.
+// DatabaseDSN is --database-url, or a SQLite file where the store's
+// database lives (see databaseDir).
 func (c *Config) DatabaseDSN() string {
 	if c.DatabaseURL != "" {
 		return c.DatabaseURL
 	}
-	return filepath.Join(c.DataDir, "chartd.db")
+	return filepath.Join(c.databaseDir(), "chartd.db")
 }
 
 func fileURL(dir string) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/intake"
+	"github.com/chartd/chartd/internal/reqbody"
 	"github.com/chartd/chartd/provenance"
 	"github.com/chartd/chartd/storage"
 )
@@ -52,6 +53,13 @@ func statusRules() []statusRule {
 	return []statusRule{
 		{errUnauthorized, http.StatusUnauthorized, "unauthorized"},
 		{errTooManyRequests, http.StatusTooManyRequests, ""},
+		// io.ErrUnexpectedEOF of the request body (marked by reqbody, so an
+		// unexpected EOF from the database or the bucket stays a 500). It
+		// comes before the archive errors: a chart cut short in transit is
+		// not a bad archive.
+		{reqbody.ErrTruncated, http.StatusBadRequest,
+			"request body ended early: shorter than its Content-Length, or a multipart form without its closing boundary"},
+		{reqbody.ErrTimeout, http.StatusRequestTimeout, "request body did not arrive within the read timeout"},
 		{storage.ErrExists, http.StatusConflict, "file already exists"},
 		{storage.ErrLimit, http.StatusInsufficientStorage, "repo has reached storage limit"},
 		{storage.ErrNotFound, http.StatusNotFound, "not found"},

@@ -3,10 +3,13 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/internal/reqbody"
 	"github.com/chartd/chartd/provenance"
 	"github.com/chartd/chartd/storage"
 )
@@ -44,6 +47,9 @@ func TestStatusOf(t *testing.T) {
 		{"missing Chart.yaml", chart.ErrNoChartYaml, 400, ""},
 		{"prov tampered", fmt.Errorf("v: %w", provenance.ErrDigestMismatch), 400, ""},
 		{"missing blob is not found", &storage.MissingBlobError{}, 404, "not found"},
+		{"body cut short", fmt.Errorf("store chart: %w: %w", reqbody.ErrTruncated, io.ErrUnexpectedEOF), 400, ""},
+		{"body too slow", fmt.Errorf("store chart: %w: %w", reqbody.ErrTimeout, os.ErrDeadlineExceeded), 408, ""},
+		{"other unexpected EOF is the server's", fmt.Errorf("sqldb: %w", io.ErrUnexpectedEOF), 500, "internal server error"},
 		{"unknown is 500 and hides its text", errors.New("disk on fire"), 500, "internal server error"},
 	}
 	for _, tt := range tests {

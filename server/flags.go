@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // FlagSet binds every flag to c. ChartMuseum's flags keep their names and
@@ -24,7 +26,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	s(&c.TLSKey, "tls-key", "TLS key file")
 	s(&c.TLSCACert, "tls-ca-cert", "CA certificate for client certificate (mTLS) verification")
 
-	s(&c.DataDir, "data-dir", "directory for the embedded database and local storage")
+	s(&c.DataDir, "data-dir", "directory for the embedded database (default: inside a local store, else ./data) and the default store")
 	s(&c.DatabaseURL, "database-url", "SQLite path or postgres:// DSN")
 	s(&c.StorageURL, "storage-url", "gocloud.dev/blob bucket URL (file://, s3://, gs://, azblob://, mem://)")
 	s(&c.Storage, "storage", "ChartMuseum storage backend: local, amazon, google, microsoft")
@@ -74,15 +76,24 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	s(&c.SigningPassphraseFile, "signing-passphrase-file", "file holding the signing key's passphrase (or CHARTD_SIGNING_PASSPHRASE)")
 	b(&c.ImportOnStart, "import-on-start", "adopt charts found in a ChartMuseum storage layout on first start")
 
+	b(&c.Debug, "debug", "log at debug level")
+	b(&c.LogJSON, "log-json", "write logs as JSON instead of text")
+	b(&c.LogHealth, "log-health", "log successful /health requests too")
+	b(&c.LogLatency, "log-latency", "include each request's latency in its access log line")
+	b(&c.LogLatencyInteger, "log-latency-integer", "log latency as an integer (nanoseconds) instead of a string")
+	fs.Var((*seconds)(&c.ReadTimeout), "read-timeout", "longest time to read a request, body included (seconds, or a duration such as 90s; 0: no limit)")
+	fs.Var((*seconds)(&c.WriteTimeout), "write-timeout", "longest time to write a response (seconds, or a duration such as 5m; 0: no limit)")
+	fs.Int64Var(&c.IndexCacheSize, "index-cache-size", c.IndexCacheSize, "bytes of rendered indexes kept in memory, over all tenants")
+
 	// ChartMuseum flags whose job chartd does differently. They are accepted
 	// so existing deployments start unchanged, and have no effect: the index
-	// is kept from the database (no cache interval, state files or index
-	// limit), logging is structured JSON, and timeouts are chartd's own.
-	for _, name := range []string{"cache-interval", "index-limit", "read-timeout", "write-timeout", "cache",
-		"cache-redis-addr", "cache-redis-password", "cache-redis-db", "log-latency-integer"} {
+	// is kept from the database, so there is no cache interval, no state
+	// file, no index limit and no external cache. The README lists them.
+	for _, name := range []string{"cache-interval", "index-limit", "cache",
+		"cache-redis-addr", "cache-redis-password", "cache-redis-db"} {
 		fs.String(name, "", "accepted for ChartMuseum compatibility; no effect in chartd")
 	}
-	for _, name := range []string{"debug", "log-json", "log-health", "log-latency", "disable-statefiles", "genindex"} {
+	for _, name := range []string{"disable-statefiles", "genindex"} {
 		fs.Bool(name, false, "accepted for ChartMuseum compatibility; no effect in chartd")
 	}
 	return fs
@@ -92,7 +103,8 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 func chartdOwn(name string) bool {
 	switch name {
 	case "data-dir", "database-url", "storage-url", "allow-force-overwrite", "signature-policy", "keyring", "signing-key",
-		"signing-passphrase-file", "token-secret-file", "token-ttl", "gc-interval", "gc-grace", "upload-ttl", "import-on-start":
+		"signing-passphrase-file", "token-secret-file", "token-ttl", "gc-interval", "gc-grace", "upload-ttl", "import-on-start",
+		"index-cache-size":
 		return true
 	}
 	return false
@@ -145,4 +157,23 @@ func (c *Config) Parse(args []string, getenv func(string) string) error {
 	}
 	fs.SetOutput(os.Stderr)
 	return fs.Parse(args)
+}
+
+// seconds is a duration flag that also takes ChartMuseum's form, a bare
+// number of seconds ("--read-timeout=30").
+type seconds time.Duration
+
+func (d *seconds) String() string { return time.Duration(*d).String() }
+
+func (d *seconds) Set(v string) error {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		*d = seconds(time.Duration(n) * time.Second)
+		return nil
+	}
+	p, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%q is neither a number of seconds nor a duration", v)
+	}
+	*d = seconds(p)
+	return nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,8 +14,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/index"
@@ -26,12 +29,22 @@ import (
 // generation read; a rebuild happens once per generation and re-renders only
 // the versions it has not rendered before, so index work never grows with
 // the number of uploads between two GETs, and start-up does no index work.
+//
+// The cache's memory is bounded by one byte budget over all tenants
+// (--index-cache-size): tenants are dropped least recently used first, and
+// a tenant whose rendering alone exceeds the budget is served but not
+// kept, so one tenant's huge index costs that tenant rebuilds, not the
+// process its memory.
 type indexCache struct {
 	s  *Server
 	mu sync.Mutex
 	// tenants holds only tenants that exist in the database, so GETs of
 	// made-up tenant paths cannot grow it.
 	tenants map[string]*tenantIndex
+	// lru orders the tenants whose rendering is kept, most recently used
+	// first; used is what they are charged, at most budget.
+	lru          *list.List
+	used, budget int64
 	// localWrites, when set, counts this process's index-changing writes
 	// and this process is the database's only writer (embedded SQLite):
 	// a cached index built at the current count is current. Another process
@@ -46,9 +59,18 @@ type indexCache struct {
 const localTrust = time.Second
 
 type tenantIndex struct {
+	repo    string
 	mu      sync.Mutex // one rebuild at a time per tenant
 	current atomic.Pointer[renderedIndex]
-	frags   map[fragKey]index.Entry
+	frags   map[fragKey]index.Entry // guarded by mu
+	// spill is the last rendering too large to keep (guarded by mu): the
+	// requests that waited for its rebuild are served it, and it is gone
+	// once the last response using it is done.
+	spill weak.Pointer[renderedIndex]
+	// Guarded by indexCache.mu: the tenant's place in the LRU (nil when
+	// nothing of it is kept) and the bytes it is charged.
+	elem *list.Element
+	size int64
 }
 
 // fragKey identifies a rendered version entry; anything that changes its
@@ -70,7 +92,97 @@ type renderedIndex struct {
 }
 
 func newIndexCache(s *Server) *indexCache {
-	return &indexCache{s: s, tenants: map[string]*tenantIndex{}, trust: localTrust}
+	c := &indexCache{s: s, tenants: map[string]*tenantIndex{}, lru: list.New(),
+		budget: s.cfg.IndexCacheSize, trust: localTrust}
+	s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "chartd_index_cache_bytes", Help: "Bytes of rendered indexes kept in memory.",
+	}, func() float64 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return float64(c.used)
+	}))
+	return c
+}
+
+// lookup returns the tenant's entry, marking it recently used.
+func (c *indexCache) lookup(repo string, create bool) *tenantIndex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ti := c.tenants[repo]
+	if ti == nil && create {
+		ti = &tenantIndex{repo: repo, frags: map[fragKey]index.Entry{}}
+		c.tenants[repo] = ti
+	}
+	if ti != nil && ti.elem != nil {
+		c.lru.MoveToFront(ti.elem)
+	}
+	return ti
+}
+
+// keep charges a fresh rendering and its fragments to the budget and
+// makes it the tenant's current one, dropping least recently used tenants
+// to make room; a rendering larger than the whole budget is not kept.
+// The caller holds ti.mu.
+func (c *indexCache) keep(ti *tenantIndex, ri *renderedIndex, frags map[fragKey]index.Entry) {
+	size := ri.size() + fragsSize(frags)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tenants[ti.repo] != ti {
+		return // dropped while it was rebuilt: this request is served, nothing kept
+	}
+	if size > c.budget {
+		c.forget(ti)
+		ti.current.Store(nil)
+		ti.frags = map[fragKey]index.Entry{}
+		ti.spill = weak.Make(ri)
+		return
+	}
+	ti.frags = frags
+	ti.current.Store(ri)
+	c.used += size - ti.size
+	ti.size = size
+	if ti.elem == nil {
+		ti.elem = c.lru.PushFront(ti)
+	} else {
+		c.lru.MoveToFront(ti.elem)
+	}
+	for c.used > c.budget {
+		victim := c.lru.Back().Value.(*tenantIndex)
+		c.forget(victim)
+		// Out of the map: its next GET starts a fresh entry. Requests
+		// holding the old one finish with it.
+		delete(c.tenants, victim.repo)
+	}
+}
+
+// forget uncharges ti; the caller holds c.mu.
+func (c *indexCache) forget(ti *tenantIndex) {
+	if ti.elem != nil {
+		c.lru.Remove(ti.elem)
+		ti.elem = nil
+	}
+	c.used -= ti.size
+	ti.size = 0
+}
+
+// tenantOverhead approximates a kept tenant's fixed cost (map entries,
+// headers, the entry itself), so many tiny tenants count too.
+const tenantOverhead = 512
+
+// size is what a rendering keeps in memory: the capacity of its slices,
+// not only their length.
+func (ri *renderedIndex) size() int64 {
+	return int64(cap(ri.yaml)+cap(ri.yamlGz)+cap(ri.json)+cap(ri.jsonGz)+len(ri.etagYAML)+len(ri.etagJSON)) + tenantOverhead
+}
+
+// fragsSize is what the rendered fragments keep in memory: their bytes,
+// their keys' strings and a map slot each.
+func fragsSize(frags map[fragKey]index.Entry) int64 {
+	var n int64
+	for k, e := range frags {
+		n += int64(cap(e.YAML)+cap(e.JSON)+len(e.Name)+len(e.Version)+len(k.name)+len(k.version)+len(k.digest)) + 96
+	}
+	return n
 }
 
 // get returns the tenant's current index.
@@ -80,10 +192,7 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 		// Read before the generation, so a write landing in between is
 		// seen by the next request.
 		writes = c.localWrites.Load()
-		c.mu.Lock()
-		ti := c.tenants[repo]
-		c.mu.Unlock()
-		if ti != nil {
+		if ti := c.lookup(repo, false); ti != nil {
 			if cur := ti.current.Load(); cur != nil && cur.writes == writes && time.Since(cur.checked) < c.trust {
 				return cur, nil
 			}
@@ -98,13 +207,7 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 		// No tenant yet: an empty index, stable across requests.
 		return c.render(0, nil, c.s.started)
 	}
-	c.mu.Lock()
-	ti := c.tenants[repo]
-	if ti == nil {
-		ti = &tenantIndex{frags: map[fragKey]index.Entry{}}
-		c.tenants[repo] = ti
-	}
-	c.mu.Unlock()
+	ti := c.lookup(repo, true)
 	if cur := ti.current.Load(); cur != nil && cur.gen == gen {
 		if c.localWrites != nil && (cur.writes != writes || checked.Sub(cur.checked) > c.trust/2) {
 			// Same content, newer proof: remember it so the next GETs skip the read.
@@ -120,30 +223,36 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 	if cur := ti.current.Load(); cur != nil && cur.gen == gen {
 		return cur, nil
 	}
+	if sp := ti.spill.Value(); sp != nil && sp.gen == gen {
+		return sp, nil
+	}
 	// The rows read below may be newer than gen if a write lands in
 	// between; they are then labelled with the older gen and rebuilt once
 	// more on the next GET. The index is never older than the generation
 	// read at the start, which is what read-your-writes needs.
-	ri, err := c.rebuild(ctx, repo, gen, ti)
+	ri, frags, err := c.rebuild(ctx, repo, gen, ti)
 	if err != nil {
 		return nil, err
 	}
 	ri.writes, ri.checked = writes, checked
-	ti.current.Store(ri)
+	c.keep(ti, ri, frags)
 	return ri, nil
 }
 
-func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *tenantIndex) (*renderedIndex, error) {
+// rebuild renders the tenant's index at gen, reusing ti's fragments, and
+// returns it with the fragments it used. The caller holds ti.mu.
+func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *tenantIndex) (*renderedIndex, map[fragKey]index.Entry, error) {
 	t, err := c.s.meta.Tenant(ctx, repo)
 	if errors.Is(err, storage.ErrNotFound) {
-		return c.render(gen, nil, time.Now())
+		ri, err := c.render(gen, nil, time.Now())
+		return ri, nil, err
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err := c.s.meta.ChartVersions(ctx, t.ID, "")
 	if err != nil {
-		return nil, fmt.Errorf("index rows: %w", err)
+		return nil, nil, fmt.Errorf("index rows: %w", err)
 	}
 	keys := make([]fragKey, len(rows))
 	entries := make([]index.Entry, len(rows))
@@ -174,7 +283,7 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *te
 	}
 	wg.Wait()
 	frags := make(map[fragKey]index.Entry, len(rows))
-	list := make([]index.Entry, 0, len(rows))
+	listed := make([]index.Entry, 0, len(rows))
 	for i := range rows {
 		if errs[i] != nil {
 			// One bad row must not take the whole index down.
@@ -183,10 +292,11 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *te
 			continue
 		}
 		frags[keys[i]] = entries[i]
-		list = append(list, entries[i])
+		listed = append(listed, entries[i])
 	}
-	ti.frags = frags // drop fragments of deleted versions
-	return c.render(gen, list, time.Now())
+	// The caller keeps frags, which drops the fragments of deleted versions.
+	ri, err := c.render(gen, listed, time.Now())
+	return ri, frags, err
 }
 
 // fragment renders one version's index entry in both encodings.
@@ -200,7 +310,7 @@ func (c *indexCache) fragment(repo string, cv *storage.ChartVersion) (index.Entr
 
 // render assembles the full documents from fragments; index orders them
 // (names sorted, versions newest first, as Helm's SortEntries).
-func (c *indexCache) render(gen int64, list []index.Entry, generated time.Time) (*renderedIndex, error) {
+func (c *indexCache) render(gen int64, entries []index.Entry, generated time.Time) (*renderedIndex, error) {
 	hdr := index.Header{
 		APIVersion: "v1",
 		Generated:  generated.UTC(),
@@ -209,11 +319,20 @@ func (c *indexCache) render(gen int64, list []index.Entry, generated time.Time) 
 	if c.s.cfg.ContextPath != "" {
 		hdr.ServerInfo = map[string]interface{}{"contextPath": c.s.cfg.ContextPath}
 	}
+	// Sized up front, so the kept documents do not carry a growing
+	// buffer's spare capacity (up to as much again).
 	var yb, jb bytes.Buffer
-	if err := index.RenderYAML(&yb, hdr, list); err != nil {
+	yn, jn := 1024, 1024
+	for _, e := range entries {
+		yn += len(e.YAML) + len(e.Name) + 8
+		jn += len(e.JSON) + len(e.Name) + 16
+	}
+	yb.Grow(yn)
+	jb.Grow(jn)
+	if err := index.RenderYAML(&yb, hdr, entries); err != nil {
 		return nil, err
 	}
-	if err := index.RenderJSON(&jb, hdr, list); err != nil {
+	if err := index.RenderJSON(&jb, hdr, entries); err != nil {
 		return nil, err
 	}
 	ri := &renderedIndex{gen: gen, yaml: yb.Bytes(), json: jb.Bytes(), modified: generated}
@@ -229,7 +348,8 @@ func gzipBytes(b []byte) []byte {
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	_, _ = zw.Write(b)
 	_ = zw.Close()
-	return buf.Bytes()
+	// The result is kept: without the buffer's spare capacity.
+	return bytes.Clone(buf.Bytes())
 }
 
 func etag(b []byte) string {

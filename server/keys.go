@@ -82,6 +82,7 @@ func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request, rt Route) {
 				return
 			}
 			fp := provenance.Fingerprint(e)
+			noteKeys(ctx, fp)
 			k := storage.Key{TenantID: t.ID, Fingerprint: fp, Armored: buf.String()}
 			if err := ks.AddKey(ctx, k); err != nil && !errors.Is(err, storage.ErrExists) {
 				s.writeError(w, r, err)

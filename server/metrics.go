@@ -27,9 +27,9 @@ func newMetrics() *metrics {
 			Name: "chartd_http_requests_total", Help: "HTTP requests by method and status code.",
 		}, []string{"method", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "chartd_http_request_duration_seconds", Help: "HTTP request latency.",
+			Name: "chartd_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
-		}, []string{"method"}),
+		}, []string{"method", "route"}),
 		uploads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chartd_chart_uploads_total", Help: "Chart versions saved through the ChartMuseum API.",
 		}),
@@ -42,14 +42,41 @@ func newMetrics() *metrics {
 	return m
 }
 
+// methodLabel bounds the method label: any method a client invents is
+// "other", so requests cannot create series without limit.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
+}
+
+// observe records one finished request. route is one of routeLabels.
+func (m *metrics) observe(method, route string, code int, d time.Duration) {
+	method = methodLabel(method)
+	m.requests.WithLabelValues(method, strconv.Itoa(code)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// statusWriter remembers what the access log, the audit lines and the
+// metrics report: the status, the bytes written, and the start of an
+// error answer's body (its public message).
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code    int
+	bytes   int64
+	errBody []byte
 }
+
+// maxErrBody bounds what is kept of an error answer: both protocols'
+// envelopes with their message fit.
+const maxErrBody = 1 << 10
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {
@@ -62,7 +89,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	if w.code >= 400 && len(w.errBody) < maxErrBody {
+		w.errBody = append(w.errBody, b[:min(len(b), maxErrBody-len(w.errBody))]...)
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 // ReadFrom keeps the connection's sendfile path for blob and chart
@@ -71,24 +103,24 @@ func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
+	var n int64
+	var err error
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
 	}
-	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	w.bytes += n
+	return n, err
+}
+
+// status is the answered status; a handler that wrote nothing answered 200.
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (m *metrics) instrument(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if sw.code == 0 {
-			sw.code = http.StatusOK
-		}
-		m.requests.WithLabelValues(r.Method, strconv.Itoa(sw.code)).Inc()
-		m.latency.WithLabelValues(r.Method).Observe(time.Since(start).Seconds())
-	})
-}

@@ -147,6 +147,14 @@ func parityRules() []parityRule {
 			want: intake.ErrInvalidName, noWrite: true},
 		{name: "a tenant path with LF", config: func(c *Config) { c.Depth = 1 }, arrival: plain("a\nb", "app", "1.0.0"),
 			want: intake.ErrInvalidName, noWrite: true},
+		// Found by FuzzRender: YAML cannot carry a key this long, so the
+		// version would have been missing from index.yaml after its 201.
+		{name: "an annotation key the index cannot render", arrival: func() arrival {
+			// An explicit key ("? "): YAML reads it at any length, but
+			// writes it back only as a simple key, which is capped.
+			chartYAML := "apiVersion: v2\nname: app\nversion: 1.0.0\nannotations:\n  ? " + strings.Repeat("k", 1100) + "\n  : v\n"
+			return arrival{name: "app", version: "1.0.0", tgz: charttest.Chart("app", "1.0.0", map[string]string{"Chart.yaml": chartYAML})}
+		}, want: chart.ErrInvalidChart, noWrite: true},
 	}
 }
 

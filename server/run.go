@@ -16,48 +16,7 @@ import (
 	"time"
 
 	"github.com/chartd/chartd/oci"
-	"github.com/chartd/chartd/storage"
-	"github.com/chartd/chartd/storage/sqldb"
 )
-
-// Stores are the opened blob store and metadata database.
-type Stores struct {
-	Blobs *storage.BlobStore
-	DB    *sqldb.DB
-}
-
-// Close closes both stores.
-func (st *Stores) Close() error {
-	return errors.Join(st.DB.Close(), st.Blobs.Close())
-}
-
-// OpenStores opens the bucket and the database named by the configuration,
-// running migrations. Nothing here scans charts: start-up cost does not
-// depend on how many charts exist.
-func OpenStores(ctx context.Context, cfg *Config, log *slog.Logger) (*Stores, error) {
-	bucket, err := cfg.BucketURL()
-	if err != nil {
-		return nil, err
-	}
-	if cfg.DataDir != "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-	}
-	blobs, err := storage.OpenBlobs(ctx, bucket, log)
-	if err != nil {
-		return nil, err
-	}
-	// The stater lets the database notice a blob that GC removed between a
-	// push's existence check and its commit, so the push is retried rather
-	// than linking a missing object.
-	db, err := sqldb.Open(ctx, cfg.DatabaseDSN(), log, sqldb.WithBlobStater(blobs))
-	if err != nil {
-		blobs.Close()
-		return nil, err
-	}
-	return &Stores{Blobs: blobs, DB: db}, nil
-}
 
 // NewWithStores builds the full server (ChartMuseum API plus the OCI
 // registry) over opened stores.
@@ -124,9 +83,8 @@ func (s *Server) authorizeOCI(r *http.Request, a oci.Access) error {
 	return s.auth.check(r, res, a.Action)
 }
 
-func (s *Server) challengeOCI(w http.ResponseWriter, r *http.Request, name, action string) {
-	tenant, _, _ := s.resolveOCI(name)
-	s.auth.challengeRegistry(w, r, tenant, name, action)
+func (s *Server) challengeOCI(w http.ResponseWriter, r *http.Request, need ...oci.Access) {
+	s.auth.challengeRegistry(w, r, need...)
 }
 
 // Run serves until ctx ends, with the background work chartd needs: garbage
@@ -155,11 +113,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	go s.background(ctx, st, reg)
 
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(&cfg, s, log)
 	addr := net.JoinHostPort(cfg.ListenHost, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -182,14 +136,38 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		errc <- srv.Serve(ln)
 	}()
+	var lost error
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-st.Lost():
+		lost = errors.New("another chartd took the store's lease over; stopping so as not to serve a stale view")
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	return errors.Join(lost, srv.Shutdown(shutdown))
+}
+
+// maxHeaderWait bounds how long a client may take to send its headers,
+// whatever --read-timeout says, so idle half-open connections cannot pile up.
+const maxHeaderWait = 30 * time.Second
+
+// newHTTPServer is the http.Server for h with the configured timeouts
+// (ChartMuseum's --read-timeout and --write-timeout). net/http's own
+// complaints (TLS handshakes, bad requests) go to log as warnings.
+func newHTTPServer(cfg *Config, h http.Handler, log *slog.Logger) *http.Server {
+	header := maxHeaderWait
+	if cfg.ReadTimeout > 0 {
+		header = min(header, cfg.ReadTimeout)
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: header,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func tlsConfig(cfg *Config) (*tls.Config, error) {

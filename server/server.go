@@ -19,8 +19,9 @@ import (
 	"github.com/chartd/chartd/storage"
 )
 
-// Version is chartd's version, reported by /info.
-const Version = "0.1.0"
+// Version is chartd's version, reported by /info and `chartd --version`.
+// `make build` stamps it from git (-ldflags -X); a plain go build says dev.
+var Version = "0.1.0-dev"
 
 // Meta is what the server needs of the metadata database: the intake's
 // part, and the reads and deletes of chart versions.
@@ -147,7 +148,7 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	})
 	root.MethodNotAllowedHandler = root.NotFoundHandler
-	return s.metrics.instrument(s.cors(root))
+	return s.observe(s.cors(root))
 }
 
 // chartRoute parses the request path with the configured tenancy.
@@ -251,7 +252,7 @@ func (s *Server) registryBase(next http.Handler) http.Handler {
 				writeTokenError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", limited.Error())
 				return
 			}
-			s.auth.challengeRegistry(w, r, "", "", "")
+			s.auth.challengeRegistry(w, r)
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 			w.WriteHeader(http.StatusUnauthorized)

@@ -55,6 +55,11 @@ func (us *userStore) verifyToken(raw string) (*registryClaims, error) {
 // the token's user may pull from.
 func (us *userStore) tokenAllows(c *registryClaims, res resource, action string) bool {
 	if res.kind == resListing {
+		// Reading a whole tenant: an artifact-repository pull entry for it,
+		// or the catalog entry, which lists what the token's user may pull.
+		if c.has("artifact-repository", res.tenant, actionPull) {
+			return true
+		}
 		u, ok := us.users[c.Subject]
 		return ok && c.Subject != "" && c.has("registry", "catalog", "*") && u.may(res, actionPull)
 	}

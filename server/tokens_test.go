@@ -255,3 +255,45 @@ func FuzzGrantedActions(f *testing.F) {
 		}
 	})
 }
+
+// A mount whose token lacks pull on the source gets a challenge naming both
+// scopes when the token's user may pull there, so the client's next token
+// has both, as with distribution. (A caller who may not pull there gets an
+// ordinary upload session, as for a source that holds nothing: the
+// isolation matrix checks that.)
+func TestMountChallengesForTheSourceScope(t *testing.T) {
+	ts := tokenTestServer(t, false)
+	push := func(user, pass, repo string) {
+		t.Helper()
+		code, tok := tokenFrom(t, ts, user, pass, tokenService, "repository:"+repo+":pull,push")
+		if code != 200 {
+			t.Fatal(code)
+		}
+		req, _ := http.NewRequest("POST", ts.URL+"/v2/"+repo+"/blobs/uploads/?digest=sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", strings.NewReader("hello\n"))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		mustStatus(t, req, http.StatusCreated)
+	}
+	push("ci", "ci-pw", "team/src")
+	const mount = "/v2/team/dst/blobs/uploads/?mount=sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03&from=team/src"
+	try := func(tok string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", ts.URL+mount, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	_, narrow := tokenFrom(t, ts, "ci", "ci-pw", tokenService, "repository:team/dst:pull,push")
+	res := try(narrow)
+	want := `scope="repository:team/dst:push repository:team/src:pull"`
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Header.Get("WWW-Authenticate"), want) {
+		t.Fatalf("narrow token: %d %q, want 401 with %s", res.StatusCode, res.Header.Get("WWW-Authenticate"), want)
+	}
+	_, both := tokenFrom(t, ts, "ci", "ci-pw", tokenService, "repository:team/dst:pull,push repository:team/src:pull")
+	if res := try(both); res.StatusCode != http.StatusCreated {
+		t.Errorf("token with both scopes: %d, want 201", res.StatusCode)
+	}
+}

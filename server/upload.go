@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/chartd/chartd/intake"
+	"github.com/chartd/chartd/internal/reqbody"
 	"github.com/chartd/chartd/storage"
 )
 
@@ -57,12 +58,15 @@ func (s *Server) readUpload(ctx context.Context, r *http.Request, rt Route) (*up
 			}
 			return nil, errorf(http.StatusBadRequest, "malformed multipart form: %v", err)
 		}
+		// A form cut short fails inside mime/multipart, below the body's
+		// own marking: the part is what says so.
+		body := reqbody.Reader(part)
 		switch part.FormName() {
 		case s.cfg.ChartPostFormField:
 			if f.chart != nil {
 				return nil, errorf(http.StatusBadRequest, "more than one %q field", s.cfg.ChartPostFormField)
 			}
-			rc, err := s.intake.Receive(ctx, rt.target(), part, false)
+			rc, err := s.intake.Receive(ctx, rt.target(), body, false)
 			if err != nil {
 				return nil, err
 			}
@@ -71,7 +75,7 @@ func (s *Server) readUpload(ctx context.Context, r *http.Request, rt Route) (*up
 			if f.prov != nil {
 				return nil, errorf(http.StatusBadRequest, "more than one %q field", s.cfg.ProvPostFormField)
 			}
-			b, err := readCapped(part, maxProvSize)
+			b, err := readCapped(body, maxProvSize)
 			if err != nil {
 				return nil, err
 			}
@@ -128,6 +132,8 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rt Route) 
 		writeJSON(w, http.StatusCreated, map[string]bool{"saved": true})
 		return
 	}
+	md := form.chart.Metadata()
+	noteChart(ctx, md.Name, md.Version)
 	_, err = s.intake.Commit(ctx, form.chart, form.prov, s.forceAllowed(r))
 	if errors.Is(err, storage.ErrExists) {
 		msg := "file already exists"

@@ -22,11 +22,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/azureblob"
-	_ "gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/gcsblob"
-	_ "gocloud.dev/blob/memblob"
-	_ "gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
 )
 
@@ -50,6 +45,8 @@ type BlobStore struct {
 	written atomic.Int64
 	// synced counts blobs synced to a local disk before their commit.
 	synced atomic.Int64
+	// uploadOnly: write through Bucket.Upload (Azure; see newWriter).
+	uploadOnly bool
 }
 
 // BytesWritten is the number of bytes this store has written to its bucket.
@@ -103,6 +100,7 @@ func OpenBlobs(ctx context.Context, bucketURL string, log *slog.Logger) (*BlobSt
 		return nil, fmt.Errorf("storage: open bucket %s: %w", redact(u), err)
 	}
 	s := NewBlobStore(b, log)
+	s.uploadOnly = u.Scheme == "azblob"
 	if u.Scheme == "file" {
 		s.root = filepath.FromSlash(u.Path)
 		if err := s.prepareLocal(); err != nil {
@@ -262,10 +260,8 @@ func (s *BlobStore) commit(ctx context.Context, key string, expected digest.Dige
 // concurrent push of the same one) refuses the write at its end, with the
 // same work done as for a new key.
 func (s *BlobStore) commitBucket(ctx context.Context, key string, expected digest.Digest, fill func(io.Writer) (int64, error)) (int64, error) {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var file *os.File // set by a file bucket
-	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{
+	w, err := s.newWriter(ctx, key, &blob.WriterOptions{
 		ContentType: contentType,
 		IfNotExist:  true,
 		BeforeWrite: func(as func(any) bool) error { as(&file); return nil },
@@ -290,8 +286,7 @@ func (s *BlobStore) commitBucket(ctx context.Context, key string, expected diges
 		err = fs.sync()
 	}
 	if err != nil {
-		cancel() // aborts the write: Close commits nothing
-		_ = w.Close()
+		w.Abort()
 		return 0, err
 	}
 	if err := w.Close(); err != nil && gcerrors.Code(err) != gcerrors.FailedPrecondition {
@@ -311,17 +306,14 @@ func copyLarge(w io.Writer, r io.Reader) (int64, error) {
 // a copy of the staged bytes under their digest.
 func (s *BlobStore) pushUnknown(ctx context.Context, r io.Reader) (Descriptor, error) {
 	tmp := tmpKey()
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := s.bucket.NewWriter(wctx, tmp, &blob.WriterOptions{ContentType: contentType})
+	w, err := s.newWriter(ctx, tmp, &blob.WriterOptions{ContentType: contentType})
 	if err != nil {
 		return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
 	}
 	dg := digest.SHA256.Digester()
 	n, err := copyLarge(io.MultiWriter(countingWriter{w, &s.written}, dg.Hash()), r)
 	if err != nil {
-		cancel()
-		_ = w.Close()
+		w.Abort()
 		return Descriptor{}, fmt.Errorf("storage: stage blob: %w", err)
 	}
 	if err := w.Close(); err != nil {
@@ -390,7 +382,7 @@ func (s *BlobStore) Walk(ctx context.Context, fn func(StoredBlob) error) error {
 				continue
 			}
 			last = obj.Key
-			d, ok := digestOfKey(obj.Key)
+			d, ok := DigestOfKey(obj.Key)
 			if !ok {
 				continue
 			}
@@ -427,7 +419,7 @@ func (s *BlobStore) SweepStale(ctx context.Context, before time.Time) (int, erro
 			if obj.IsDir || !obj.ModTime.Before(before) {
 				continue
 			}
-			if _, ok := digestOfKey(obj.Key); ok {
+			if _, ok := DigestOfKey(obj.Key); ok {
 				continue
 			}
 			if err := s.bucket.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {

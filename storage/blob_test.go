@@ -592,14 +592,14 @@ func FuzzDigestOfKey(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
-		d, ok := digestOfKey(key)
+		d, ok := DigestOfKey(key)
 		if !ok {
 			return
 		}
 		// Only exact blob keys parse, and they round-trip.
 		back, err := blobKey(d)
 		if err != nil || back != key {
-			t.Fatalf("digestOfKey(%q) = %s, but blobKey gives %q (%v)", key, d, back, err)
+			t.Fatalf("DigestOfKey(%q) = %s, but blobKey gives %q (%v)", key, d, back, err)
 		}
 	})
 }

@@ -30,10 +30,8 @@ func (s *BlobStore) PutPart(ctx context.Context, uploadID string, r io.Reader) (
 	if err != nil {
 		return "", 0, err
 	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var file *os.File // set by a file bucket
-	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{
+	w, err := s.newWriter(ctx, key, &blob.WriterOptions{
 		ContentType: contentType,
 		BeforeWrite: func(as func(any) bool) error { as(&file); return nil },
 	})
@@ -48,8 +46,7 @@ func (s *BlobStore) PutPart(ctx context.Context, uploadID string, r io.Reader) (
 	}
 	n, err = copyLarge(io.MultiWriter(dst...), r)
 	if err != nil {
-		cancel()
-		_ = w.Close()
+		w.Abort()
 		return "", 0, fmt.Errorf("storage: put part: %w", err)
 	}
 	if err := w.Close(); err != nil {

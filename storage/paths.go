@@ -35,7 +35,7 @@ import (
 //
 // <id> is 128 random bits in hex. Nothing under _tmp/, _uploads/ or a
 // staging name is ever visible as a blob: Stat and Fetch address exact
-// digest keys, and Walk reports only keys digestOfKey accepts. What an
+// digest keys, and Walk reports only keys DigestOfKey accepts. What an
 // interrupted write leaves is removed by SweepStale once it is old.
 const (
 	blobPrefix   = "blobs/"
@@ -81,8 +81,10 @@ func blobDirs(alg digest.Algorithm) []string {
 	return out
 }
 
-// digestOfKey parses a blob key back into its digest.
-func digestOfKey(key string) (digest.Digest, bool) {
+// DigestOfKey parses a blob key back into its digest; ok is false for any
+// other key (staging and spent names beside a blob included), so it also
+// tells what in a bucket is a committed blob.
+func DigestOfKey(key string) (digest.Digest, bool) {
 	rest, ok := strings.CutPrefix(key, blobPrefix)
 	if !ok {
 		return "", false

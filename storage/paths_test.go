@@ -37,12 +37,12 @@ func TestChartdKey(t *testing.T) {
 		}
 	}
 	// Only the blob key itself reads back as a blob.
-	if d, ok := digestOfKey(key); !ok || d != digest.FromString("x") {
-		t.Errorf("digestOfKey(%q) = %s, %v", key, d, ok)
+	if d, ok := DigestOfKey(key); !ok || d != digest.FromString("x") {
+		t.Errorf("DigestOfKey(%q) = %s, %v", key, d, ok)
 	}
 	for _, k := range []string{stagingName(key), spentName(key)} {
-		if _, ok := digestOfKey(k); ok {
-			t.Errorf("digestOfKey(%q) reads a staging name as a blob", k)
+		if _, ok := DigestOfKey(k); ok {
+			t.Errorf("DigestOfKey(%q) reads a staging name as a blob", k)
 		}
 	}
 }

@@ -3,6 +3,7 @@
 //
 //	chartd [flags]          serve
 //	chartd import [flags]   adopt charts from a ChartMuseum storage layout, then exit
+//	chartd --version        print the version
 package main
 
 import (
@@ -10,9 +11,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/chartd/chartd/server"
@@ -29,6 +30,10 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && (args[0] == "version" || slices.Contains(args, "--version") || slices.Contains(args, "-version")) {
+		fmt.Println("chartd", server.Version)
+		return nil
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "import" || args[0] == "serve") {
 		cmd, args = args[0], args[1:]
@@ -40,7 +45,7 @@ func run(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := cfg.NewLogger(os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cmd == "import" {

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,6 +53,9 @@ type DB struct {
 	gen              *sql.Stmt // Generation, prepared once: it runs on every index GET
 	stat             storage.Stater
 	log              *slog.Logger
+	// journal, when set, appends every durable commit's changes to the
+	// store's metadata journal (journal.go).
+	journal atomic.Pointer[journal]
 }
 
 // Option configures Open.
@@ -293,6 +297,9 @@ func (db *DB) writeLazy(ctx context.Context, fn func(tx q) error) error {
 func (db *DB) retry(ctx context.Context, lazy bool, fn func(tx q) error) error {
 	for attempt := 0; ; attempt++ {
 		err := db.tx(ctx, lazy, fn)
+		if err == nil && !lazy {
+			db.afterCommit(ctx)
+		}
 		if err == nil || attempt == 4 || !retryable(err) {
 			return err
 		}

@@ -11,19 +11,25 @@ import (
 	"testing"
 
 	"github.com/chartd/chartd/internal/testutil/charttest"
+	"github.com/chartd/chartd/internal/testutil/objstore"
 	"github.com/chartd/chartd/internal/testutil/peers"
 	"github.com/chartd/chartd/internal/testutil/pgtest"
+	"github.com/chartd/chartd/internal/testutil/procs"
 )
 
 // TestReplicasOnPostgres runs two chartd replicas on one PostgreSQL and one
-// shared bucket: writes through either are read through the other at once,
-// and concurrent uploads of one version across replicas give one 201.
+// S3 bucket (MinIO): writes through either are read through the other at
+// once, and concurrent uploads of one version across replicas give one 201.
+// A chartd with an embedded database is refused on their store.
 func TestReplicasOnPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	bucket := "file://" + t.TempDir() + "?create_dir=true"
+	s3 := objstore.StartMinIO(t)
+	bucket := s3.URL(s3.Bucket(t))
 	args := []string{"--database-url=" + dsn, "--storage-url=" + bucket, "--depth=1"}
-	a := startChartd(t, t.TempDir(), args...)
-	b := startChartd(t, t.TempDir(), args...)
+	replica := func() *procs.Proc {
+		return chartdWith(t, procs.ChartdOptions{Env: s3.Env(), DataDir: t.TempDir()}, args...)
+	}
+	a, b := replica(), replica()
 
 	if code, body := httpDo(t, "POST", a.URL+"/api/t/charts", bytes.NewReader(charttest.Chart("shared", "1.0.0", nil)), nil); code != 201 {
 		t.Fatalf("upload via A: %d %s", code, body)
@@ -87,6 +93,10 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if idx := getIndex(t, a.URL+"/t/index.yaml"); len(idx.Entries["shared"]) != 0 {
 		t.Errorf("A still lists a version deleted via B")
 	}
+	// The store's metadata is the shared database's: an embedded one
+	// would serve a stale view of it.
+	refused(t, procs.ChartdOptions{Env: s3.Env(), DataDir: t.TempDir()}, []string{"kept by a shared database", "--database-url"},
+		"--storage-url="+bucket, "--depth=1")
 	if strings.Contains(a.Logs()+b.Logs(), `"level":"ERROR"`) {
 		t.Errorf("errors logged:\n%s\n%s", a.Logs(), b.Logs())
 	}

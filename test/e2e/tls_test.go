@@ -82,7 +82,7 @@ func newPKI(t *testing.T) pki {
 // without is refused during the handshake.
 func TestMutualTLS(t *testing.T) {
 	p := newPKI(t)
-	cmd := exec.Command(bins.chartd, "--listen-host=127.0.0.1", "--port=0", "--data-dir="+t.TempDir(),
+	cmd := exec.Command(bins.chartd, "--listen-host=127.0.0.1", "--port=0", "--data-dir="+t.TempDir(), "--log-json",
 		"--tls-cert="+p.serverCert, "--tls-key="+p.serverKey, "--tls-ca-cert="+p.caFile)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -20,6 +20,10 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	// chartd registers its blob drivers in cmd/chartd; this registry
+	// keeps its blobs in memory.
+	_ "gocloud.dev/blob/memblob"
+
 	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/oci"
 	"github.com/chartd/chartd/storage"
@@ -78,7 +82,7 @@ func Start(t testing.TB, user, pass string) *Registry {
 			}
 			return nil
 		},
-		Challenge: func(w http.ResponseWriter, _ *http.Request, _, _ string) { r.challenge(w) },
+		Challenge: func(w http.ResponseWriter, _ *http.Request, _ ...oci.Access) { r.challenge(w) },
 		Log:       log,
 	})
 	if err != nil {

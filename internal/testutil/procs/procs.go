@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -79,12 +81,109 @@ func (p *Proc) PeakRSS() (int64, error) {
 	return 0, fmt.Errorf("no VmHWM for pid %d", p.Cmd.Process.Pid)
 }
 
+// Stop ends the process as an operator would (SIGTERM) and waits for it.
+func (p *Proc) Stop() {
+	if p.Cmd.Process != nil && p.Cmd.ProcessState == nil {
+		_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.Cmd.Wait()
+	}
+}
+
 // StartChartd runs chartd on a kernel-chosen port and returns once it has
 // logged where it listens: the log line is the readiness signal.
 func StartChartd(tb testing.TB, bin, dataDir string, args ...string) *Proc {
 	tb.Helper()
-	all := append([]string{"--listen-host=127.0.0.1", "--port=0", "--data-dir=" + dataDir}, args...)
-	cmd := exec.Command(bin, all...)
+	return StartChartdWith(tb, bin, ChartdOptions{DataDir: dataDir}, args...)
+}
+
+// ChartdOptions say where and how chartd runs.
+type ChartdOptions struct {
+	// Dir is the working directory ("": the test's).
+	Dir string
+	// Env is added to the environment.
+	Env []string
+	// DataDir is passed as --data-dir unless empty.
+	DataDir string
+}
+
+func (o ChartdOptions) command(bin string, args []string) *exec.Cmd {
+	// JSON logs: the readiness line is found by parsing them.
+	all := []string{"--listen-host=127.0.0.1", "--port=0", "--log-json"}
+	if o.DataDir != "" {
+		all = append(all, "--data-dir="+o.DataDir)
+	}
+	cmd := exec.Command(bin, append(all, args...)...)
+	cmd.Dir = o.Dir
+	if len(o.Env) > 0 {
+		cmd.Env = append(os.Environ(), o.Env...)
+	}
+	return cmd
+}
+
+// RunChartd runs a chartd that is expected to refuse to start, and returns
+// what it printed with its exit error. A chartd that starts listening
+// instead is stopped at once and reported with a nil error, so a test can
+// tell a refusal from a start.
+func RunChartd(tb testing.TB, bin string, o ChartdOptions, args ...string) (string, error) {
+	tb.Helper()
+	cmd := o.command(bin, args)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	var out strings.Builder
+	started := make(chan bool, 1)
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		seen := false
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if !seen && strings.Contains(sc.Text(), `"chartd listening"`) {
+				seen = true
+				started <- true
+			}
+		}
+		if !seen {
+			started <- false
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		done <- err
+	}()
+	timeout := time.After(60 * time.Second)
+	select {
+	case ok := <-started:
+		if ok {
+			_ = cmd.Process.Kill()
+			<-done
+			<-scanned
+			return out.String(), nil
+		}
+		err := <-done
+		<-scanned
+		if err == nil {
+			err = errors.New("chartd exited 0 without listening")
+		}
+		return out.String(), err
+	case <-timeout:
+		_ = cmd.Process.Kill()
+		<-done
+		tb.Fatalf("chartd neither started nor exited in 60s")
+		return "", nil
+	}
+}
+
+// StartChartdWith is StartChartd with options.
+func StartChartdWith(tb testing.TB, bin string, o ChartdOptions, args ...string) *Proc {
+	tb.Helper()
+	cmd := o.command(bin, args)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		tb.Fatal(err)

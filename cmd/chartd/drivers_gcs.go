@@ -1,0 +1,5 @@
+//go:build !nogcs
+
+package main
+
+import _ "gocloud.dev/blob/gcsblob" // gs:// (and --storage=google)
