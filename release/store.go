@@ -49,11 +49,7 @@ type Store struct {
 
 // Get returns one revision.
 func (s *Store) Get(ctx context.Context, name string, version int) (*Release, error) {
-	r, err := s.Driver.Get(ctx, Key(name, version))
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("release: not found")
-	}
-	return r, err
+	return s.Driver.Get(ctx, Key(name, version))
 }
 
 // Create stores a new revision, first dropping the oldest revisions beyond

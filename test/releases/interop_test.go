@@ -194,6 +194,7 @@ func TestOutputsMatchHelm3(t *testing.T) {
 		{"status", "nope"}, {"history", "nope"}, {"uninstall", "nope"}, {"upgrade", "nope", chart},
 		{"rollback", "mine", "9"}, {"install", "mine", chart}, {"get", "values", "nope"},
 		{"install", "x", chart, "-n", cluster.UniqueName("missing")}, {"rollback", "nope"}, {"history", "mine", "--max", "x"},
+		{"status", "mine", "--revision", "99"}, {"get", "manifest", "mine", "--revision", "99"},
 	} {
 		args = append(args, "-n", ns)
 		if slices.Contains(args[:len(args)-2], "-n") {
