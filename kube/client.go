@@ -106,7 +106,7 @@ func (c *Client) Build(_ context.Context, manifest string) (ResourceList, error)
 		gvk := u.GroupVersionKind()
 		m, err := c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
-			return nil, noMapping(u, gvk, err)
+			return nil, noMapping(u, gvk)
 		}
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
 			if u.GetNamespace() == "" {
@@ -147,7 +147,7 @@ func (c *Client) Create(ctx context.Context, l ResourceList, opt CreateOptions) 
 	if opt.DryRun {
 		co.DryRun = []string{metav1.DryRunAll}
 	}
-	return perKind(l, func(r *Resource) error {
+	err := perKind(l, func(r *Resource) error {
 		created, err := c.resource(r).Create(ctx, r.Object, co)
 		if err != nil {
 			return err
@@ -158,6 +158,16 @@ func (c *Client) Create(ctx context.Context, l ResourceList, opt CreateOptions) 
 		}
 		return nil
 	})
+	if err == nil {
+		return nil
+	}
+	var errs Errors
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = append(errs, j.Unwrap()...)
+	} else {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 // maxParallel bounds the concurrent requests of one batch.

@@ -110,7 +110,28 @@ func decode(manifest string) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-func noMapping(u *unstructured.Unstructured, gvk schema.GroupVersionKind, err error) error {
-	return fmt.Errorf("%w for name: %q namespace: %q from \"\": no matches for kind %q in version %q\nensure CRDs are installed first: %w",
-		ErrNoMapping, u.GetName(), u.GetNamespace(), gvk.Kind, gvk.GroupVersion().String(), err)
+// noMapping words a missing kind as Helm does (the mapper's own error says
+// the same, so it is not repeated).
+func noMapping(u *unstructured.Unstructured, gvk schema.GroupVersionKind) error {
+	return fmt.Errorf("%w for name: %q namespace: %q from \"\": no matches for kind %q in version %q\nensure CRDs are installed first",
+		ErrNoMapping, u.GetName(), u.GetNamespace(), gvk.Kind, gvk.GroupVersion().String())
 }
+
+// Errors are several failures of one batch, worded as Helm's (its
+// go-multierror's) "1 error occurred:\n\t* ...".
+type Errors []error
+
+func (e Errors) Error() string {
+	items := make([]string, len(e))
+	for i, err := range e {
+		items[i] = "* " + err.Error()
+	}
+	word := "errors"
+	if len(e) == 1 {
+		word = "error"
+	}
+	return fmt.Sprintf("%d %s occurred:\n\t%s\n\n", len(e), word, strings.Join(items, "\n\t"))
+}
+
+// Unwrap returns the failures.
+func (e Errors) Unwrap() []error { return e }

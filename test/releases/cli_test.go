@@ -214,3 +214,30 @@ func TestForbiddenLikeHelm3(t *testing.T) {
 		t.Errorf("deployments created where forbidden: %v %v", l, err)
 	}
 }
+
+// Charts the cluster refuses fail with Helm 3.22's words, and leave a
+// failed release behind as Helm does.
+func TestBadChartsLikeHelm3(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	ns := cluster.Namespace(t)
+	for name, tpl := range map[string]string{
+		"nokind": "apiVersion: nope.example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+		"badcm":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c-{{ .Release.Name }}\ndata:\n  a: [1]\n",
+	} {
+		chart := writeChart(t, name, map[string]string{"templates/bad.yaml": tpl})
+		var res [2]result
+		for i, c := range []*client{ours, helm3} {
+			res[i] = c.run(t, "install", name+"-"+c.name, chart, "-n", ns)
+			res[i].stderr = strings.ReplaceAll(res[i].stderr, name+"-"+c.name, "NAME")
+		}
+		if res[0] != res[1] || res[1].code == 0 {
+			t.Errorf("%s:\nours (exit %d): %q\nhelm 3.22 (exit %d): %q", name, res[0].code, res[0].stderr, res[1].code, res[1].stderr)
+		}
+	}
+	// What each left behind, as both list it.
+	for _, c := range []*client{ours, helm3} {
+		if got, want := c.must(t, "list", "-n", ns, "-a", "-q"), "badcm-helm3\nbadcm-ours\n"; got != want {
+			t.Errorf("%s list -a: %q, want %q", c.name, got, want)
+		}
+	}
+}
