@@ -10,6 +10,10 @@ HELM4_VERSION = $(eval HELM4_VERSION := $(shell cd tools/helm4 && $(GO) list -f 
 CM_VERSION := v0.16.3
 ORAS_VERSION := 1.3.2
 DIST_VERSION := v3.1.2
+K8S_VERSION := v1.35.4
+ETCD_VERSION := v3.6.16
+CLUSTER := $(BIN)/cluster
+export CHARTD_CLUSTER_BIN := $(CLUSTER)
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 AZURITE_VERSION := 3.37.0
 # chartd's version, stamped into the binary (chartd --version, /info).
@@ -22,7 +26,7 @@ PG_BINDIR ?= /usr/lib/postgresql/15/bin
 export CHARTD_PEERS := $(PEERS)
 export PATH := $(PEERS):$(PATH)
 
-.PHONY: all build run test test-unit test-e2e tools bench fuzz vet clean postgres FORCE
+.PHONY: all build run test test-unit test-e2e tools bench fuzz vet clean postgres cluster FORCE
 
 all: build
 
@@ -38,7 +42,7 @@ run: build
 # --- peers -------------------------------------------------------------------
 # Independent targets: `make -j tools` builds the peers in parallel.
 tools: $(PEERS)/helm $(PEERS)/helm4 $(PEERS)/chartmuseum $(PEERS)/helm-cm-push $(PEERS)/oras postgres \
-	$(PEERS)/minio $(PEERS)/azurite-blob $(PEERS)/fake-gcs-server
+	$(PEERS)/minio $(PEERS)/azurite-blob $(PEERS)/fake-gcs-server cluster
 
 # Real Helm, built as Helm's release builds are (its Makefile at the tag): static, -trimpath, stripped, with the
 # version stamped. Helm 3 also stamps the Kubernetes version it defaults to (.Capabilities.KubeVersion, lint's
@@ -114,6 +118,29 @@ $(PEERS)/fake-gcs-server: tools/fake-gcs-server/go.mod
 $(PEERS)/registry:
 	mkdir -p $(PEERS)
 	GOBIN=$(PEERS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(DIST_VERSION)
+
+# --- a real control plane ------------------------------------------------------
+# The release tests start etcd, kube-apiserver and kube-controller-manager on 127.0.0.1
+# (internal/testutil/cluster). They are built from the module proxy through pinned wrapper
+# modules; without the version -X flags the apiserver reports v0.0.0-master and charts'
+# kubeVersion constraints fail.
+K8S_MINOR := $(word 2,$(subst ., ,$(K8S_VERSION)))
+K8S_VPKG := k8s.io/component-base/version
+K8S_LDFLAGS := -s -w -X $(K8S_VPKG).gitVersion=$(K8S_VERSION) -X $(K8S_VPKG).gitMajor=1 -X $(K8S_VPKG).gitMinor=$(K8S_MINOR) \
+	-X $(K8S_VPKG).gitTreeState=clean -X $(K8S_VPKG).gitCommit=0000000000000000000000000000000000000000 \
+	-X $(K8S_VPKG).buildDate=2026-01-01T00:00:00Z -X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
+	-X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$(K8S_MINOR)
+K8S_CMDS := kube-apiserver kube-controller-manager kubectl
+
+cluster: $(addprefix $(CLUSTER)/,$(K8S_CMDS)) $(CLUSTER)/etcd
+
+$(addprefix $(CLUSTER)/,$(K8S_CMDS)): $(CLUSTER)/%: tools/k8s/go.mod tools/k8s/go.sum
+	mkdir -p $(CLUSTER)
+	cd tools/k8s && $(GO) build -ldflags "$(K8S_LDFLAGS)" -o $(CLUSTER)/$* k8s.io/kubernetes/cmd/$*
+
+$(CLUSTER)/etcd: tools/etcd/go.mod tools/etcd/go.sum
+	mkdir -p $(CLUSTER)
+	cd tools/etcd && $(GO) build -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$(ETCD_VERSION)" -o $(CLUSTER)/etcd go.etcd.io/etcd/server/v3
 
 # Tests start their own throwaway PostgreSQL (only the binaries must be
 # present) and make OpenPGP keys with GnuPG.

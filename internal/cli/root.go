@@ -118,6 +118,14 @@ func NewRootCmd(env *Env) *cobra.Command {
 		newVersionCmd(env),
 		newRegistryCmd(env),
 		newPushCmd(env),
+		newInstallCmd(env),
+		newUpgradeCmd(env),
+		newRollbackCmd(env),
+		newUninstallCmd(env),
+		newListCmd(env),
+		newStatusCmd(env),
+		newHistoryCmd(env),
+		newGetCmd(env),
 	)
 	return cmd
 }

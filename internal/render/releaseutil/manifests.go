@@ -52,11 +52,18 @@ func InstallOrder() []string {
 	}
 }
 
-// UninstallOrder is InstallOrder reversed.
+// UninstallOrder is the order in which Helm 3.22 uninstalls kinds. It is
+// not InstallOrder reversed: Services and the workloads' front doors
+// (APIService, Ingress) go first, so traffic stops before the pods do.
 func UninstallOrder() []string {
-	o := InstallOrder()
-	slices.Reverse(o)
-	return o
+	return []string{
+		"APIService", "Ingress", "IngressClass", "Service", "CronJob", "Job", "StatefulSet",
+		"HorizontalPodAutoscaler", "Deployment", "ReplicaSet", "ReplicationController", "Pod", "DaemonSet",
+		"RoleBindingList", "RoleBinding", "RoleList", "Role", "ClusterRoleBindingList", "ClusterRoleBinding",
+		"ClusterRoleList", "ClusterRole", "CustomResourceDefinition", "PersistentVolumeClaim", "PersistentVolume",
+		"StorageClass", "ConfigMap", "SecretList", "Secret", "ServiceAccount", "PodDisruptionBudget",
+		"PodSecurityPolicy", "LimitRange", "ResourceQuota", "NetworkPolicy", "Namespace", "PriorityClass",
+	}
 }
 
 // Manifest is one rendered document that is not a hook.

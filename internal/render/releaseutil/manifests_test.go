@@ -1,6 +1,7 @@
 package releaseutil_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,9 +82,17 @@ func TestSortManifests(t *testing.T) {
 	}
 }
 
+// Helm's uninstall order has the kinds of the install order, with Services
+// moved ahead of the workloads.
 func TestUninstallOrder(t *testing.T) {
 	in, un := releaseutil.InstallOrder(), releaseutil.UninstallOrder()
-	if len(in) != len(un) || in[0] != un[len(un)-1] || un[0] != "APIService" {
-		t.Errorf("UninstallOrder is not InstallOrder reversed: %v", un)
+	a, b := slices.Clone(in), slices.Clone(un)
+	slices.Sort(a)
+	slices.Sort(b)
+	if !slices.Equal(a, b) {
+		t.Errorf("UninstallOrder has other kinds than InstallOrder: %v", un)
+	}
+	if slices.Index(un, "Service") > slices.Index(un, "Deployment") || un[0] != "APIService" || un[len(un)-1] != "PriorityClass" {
+		t.Errorf("UninstallOrder is not Helm's: %v", un)
 	}
 }
