@@ -94,6 +94,11 @@ type Config struct {
 	// FailedLoginInterval. 0 takes the defaults.
 	FailedLoginBurst    int           `json:"failedLoginBurst"`
 	FailedLoginInterval time.Duration `json:"failedLoginInterval"`
+	// PasswordCheckShare is the most of a core that password checks
+	// (bcrypt, for logins not seen before) may take, from 0 to 1; 0 takes
+	// the default, 0.2. A lower share keeps a login flood from slowing
+	// everyone else; a higher one lets more first logins through at once.
+	PasswordCheckShare float64 `json:"passwordCheckShare"`
 
 	// Provenance.
 	SignaturePolicy       string                  `json:"signaturePolicy"`
@@ -243,6 +248,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WriteTimeout < 0 {
 		add("write-timeout must not be negative")
+	}
+	if c.PasswordCheckShare < 0 || c.PasswordCheckShare > 1 {
+		add("passwordCheckShare must be between 0 and 1")
 	}
 	if c.IndexCacheSize <= 0 {
 		add("index-cache-size must be positive")

@@ -55,6 +55,7 @@ func newIsoFixture(t *testing.T) *isoFixture {
 	ts := newTestServer(t, func(c *Config) {
 		c.Depth = 1
 		c.FailedLoginBurst = 1 << 20 // the matrix fails logins on purpose
+		c.PasswordCheckShare = 1
 		c.Users = []UserConfig{
 			{Name: "alice", Password: "alice-pw", Grants: []Grant{{Tenant: "a", Actions: []string{"admin"}}}},
 			{Name: "bob", Password: "bob-pw", Grants: []Grant{{Tenant: "b", Actions: []string{"pull", "push", "admin"}}}},

@@ -18,6 +18,9 @@ const (
 	// maxTracked bounds each table of failure counts, so random user names
 	// cannot grow memory without bound; the least recently failed go first.
 	maxTracked = 16384
+	// defaultCheckDuty: password checks take at most a fifth of a core
+	// (Config.PasswordCheckShare).
+	defaultCheckDuty = 0.2
 )
 
 // rateLimitError refuses a login attempt before any password is checked.
@@ -56,6 +59,9 @@ type loginGuard struct {
 	byAddr *failures
 	byName *failures
 
+	// duty is the share of a slot's time spent checking passwords (see
+	// releaser).
+	duty float64
 	// tarpits bounds the refused attempts being held back (see tarpit).
 	tarpits chan struct{}
 	hold    time.Duration
@@ -65,12 +71,15 @@ type loginGuard struct {
 	wait    time.Duration // how long one may queue before it is refused
 }
 
-func newLoginGuard(burst int, interval time.Duration, slots int) *loginGuard {
+func newLoginGuard(burst int, interval time.Duration, slots int, share float64) *loginGuard {
 	if burst <= 0 {
 		burst = DefaultFailedLoginBurst
 	}
 	if interval <= 0 {
 		interval = DefaultFailedLoginInterval
+	}
+	if share <= 0 {
+		share = defaultCheckDuty
 	}
 	if slots <= 0 {
 		// Leave a core to everything else the server does.
@@ -80,7 +89,7 @@ func newLoginGuard(burst int, interval time.Duration, slots int) *loginGuard {
 		burst: float64(burst), interval: interval, now: time.Now,
 		byAddr: newFailures(), byName: newFailures(),
 		slots: make(chan struct{}, slots), waiters: make(chan struct{}, 8*slots), wait: time.Second,
-		tarpits: make(chan struct{}, 1024), hold: time.Second,
+		tarpits: make(chan struct{}, 1024), hold: time.Second, duty: share,
 	}
 }
 
@@ -139,7 +148,7 @@ func (g *loginGuard) fail(addr, name string) {
 func (g *loginGuard) acquire(ctx context.Context) (release func(), err error) {
 	select {
 	case g.slots <- struct{}{}:
-		return func() { <-g.slots }, nil
+		return g.releaser(), nil
 	default:
 	}
 	select {
@@ -152,11 +161,28 @@ func (g *loginGuard) acquire(ctx context.Context) (release func(), err error) {
 	defer t.Stop()
 	select {
 	case g.slots <- struct{}{}:
-		return func() { <-g.slots }, nil
+		return g.releaser(), nil
 	case <-t.C:
 		return nil, &rateLimitError{after: time.Second}
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// releaser returns the function that gives a slot back. A slot is held
+// past its check for (1/duty - 1) times the check's length, so password
+// checks take at most duty of a slot's time however many arrive: a flood
+// of them waits (and is refused past the queue) instead of keeping a core
+// busy. A lone login is answered at once; only the next check waits.
+func (g *loginGuard) releaser() func() {
+	start := g.now()
+	return func() {
+		hold := time.Duration(float64(g.now().Sub(start)) * (1/g.duty - 1))
+		if hold <= 0 {
+			<-g.slots
+			return
+		}
+		time.AfterFunc(hold, func() { <-g.slots })
 	}
 }
 

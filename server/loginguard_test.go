@@ -18,7 +18,7 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func newTestGuard(burst int) (*loginGuard, *fakeClock) {
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	g := newLoginGuard(burst, time.Second, 1)
+	g := newLoginGuard(burst, time.Second, 1, 1)
 	g.now = clk.now
 	return g, clk
 }
@@ -118,7 +118,7 @@ func TestLoginGuardCapsConcurrentChecks(t *testing.T) {
 func TestFailedLoginsLookTheSame(t *testing.T) {
 	ts := tokenTestServer(t, false)
 	us := ts.srv.auth.users
-	us.guard = newLoginGuard(2, time.Hour, 0)
+	us.guard = newLoginGuard(2, time.Hour, 0, 1)
 	us.guard.hold = 0
 	ctx := context.Background()
 	for _, name := range []string{"dev", "ci", "nobody"} {
@@ -186,5 +186,34 @@ func TestPasswordCheckWorkIsEqual(t *testing.T) {
 	}
 	if us.verify(UserConfig{}, false, "pw") {
 		t.Error("an unknown name verified")
+	}
+}
+
+// A slot is held past its check, so checks take at most their share of
+// it: with share 0.5, a check of 100 ms keeps the slot another 100 ms.
+func TestLoginGuardShare(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	g := newLoginGuard(3, time.Second, 1, 0.5)
+	g.now = clk.now
+	g.wait = 0
+	release, err := g.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(100 * time.Millisecond) // the check's length
+	release()
+	var limited *rateLimitError
+	if _, err := g.acquire(context.Background()); !errors.As(err, &limited) {
+		t.Fatalf("the slot is free right after a check: %v", err)
+	}
+	g.wait = time.Minute
+	start := time.Now()
+	again, err := g.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again()
+	if d := time.Since(start); d < 90*time.Millisecond {
+		t.Errorf("the slot came back after %v, want about 100ms", d)
 	}
 }
