@@ -68,7 +68,9 @@ type loginGuard struct {
 
 	slots   chan struct{} // one token per password check allowed at once
 	waiters chan struct{} // bounds how many may queue for a slot
-	wait    time.Duration // how long one may queue before it is refused
+	// wait is how long one may queue before it is refused: long enough for
+	// the queue ahead to drain at the check share, even on a busy machine.
+	wait time.Duration
 }
 
 func newLoginGuard(burst int, interval time.Duration, slots int, share float64) *loginGuard {
@@ -88,7 +90,7 @@ func newLoginGuard(burst int, interval time.Duration, slots int, share float64) 
 	return &loginGuard{
 		burst: float64(burst), interval: interval, now: time.Now,
 		byAddr: newFailures(), byName: newFailures(),
-		slots: make(chan struct{}, slots), waiters: make(chan struct{}, 8*slots), wait: time.Second,
+		slots: make(chan struct{}, slots), waiters: make(chan struct{}, 8*slots), wait: 5 * time.Second,
 		tarpits: make(chan struct{}, 1024), hold: time.Second, duty: share,
 	}
 }
