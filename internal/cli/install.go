@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/chartd/chartd/action"
+	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/release"
 	"github.com/chartd/chartd/values"
 )
@@ -93,6 +94,25 @@ func (f *installFlags) validate() error {
 	return nil
 }
 
+// chartAndValues loads the chart ref names and merges the values flags:
+// what install and upgrade both start from.
+func (f *installFlags) chartAndValues(ctx context.Context, env *Env, ref string) (*chart.Chart, values.Values, error) {
+	ch, err := loadChart(ctx, env, &f.ChartPathOptions, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	vals, err := f.Values.MergeValues(ctx, values.OSReader{Stdin: env.In})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ch, vals, nil
+}
+
+// print shows the resulting release as install and upgrade do.
+func (f *installFlags) print(env *Env, rel *release.Release) error {
+	return printRelease(env.Out, rel, f.Output, statusOptions{hideNotes: f.HideNotes, debug: env.Settings.Debug})
+}
+
 // Install is `helm install [NAME] [CHART]`.
 type Install struct {
 	Env *Env
@@ -112,11 +132,7 @@ func (a *Install) Run(ctx context.Context) error {
 	if a.GenerateName {
 		a.Name = generatedName(a.Chart)
 	}
-	ch, err := loadChart(ctx, a.Env, &a.ChartPathOptions, a.Chart)
-	if err != nil {
-		return err
-	}
-	vals, err := a.Values.MergeValues(ctx, values.OSReader{Stdin: a.Env.In})
+	ch, vals, err := a.chartAndValues(ctx, a.Env, a.Chart)
 	if err != nil {
 		return err
 	}
@@ -133,7 +149,7 @@ func (a *Install) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return printRelease(a.Env.Out, rel, a.Output, statusOptions{hideNotes: a.HideNotes, debug: a.Env.Settings.Debug})
+	return a.print(a.Env, rel)
 }
 
 const installDesc = `
@@ -219,11 +235,7 @@ func (a *Upgrade) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	ch, err := loadChart(ctx, a.Env, &a.ChartPathOptions, a.Chart)
-	if err != nil {
-		return err
-	}
-	vals, err := a.Values.MergeValues(ctx, values.OSReader{Stdin: a.Env.In})
+	ch, vals, err := a.chartAndValues(ctx, a.Env, a.Chart)
 	if err != nil {
 		return err
 	}
@@ -239,7 +251,7 @@ func (a *Upgrade) Run(ctx context.Context) error {
 	if a.Output == formatTable {
 		fmt.Fprintf(a.Env.Out, "Release %q has been upgraded. Happy Helming!\n", a.Name)
 	}
-	return printRelease(a.Env.Out, rel, a.Output, statusOptions{hideNotes: a.HideNotes, debug: a.Env.Settings.Debug})
+	return a.print(a.Env, rel)
 }
 
 const upgradeDesc = `
