@@ -3,7 +3,6 @@ package sqldb
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,13 +17,15 @@ import (
 // and provenance.
 func validChart(c storage.Chart) error {
 	cv, m := c.Version, c.Manifest
-	if cv.TenantID == 0 || cv.Name == "" || cv.Version == "" || c.Tag == "" {
-		return errors.New("sqldb: chart version needs tenant, name, version and tag")
+	if err := validRecord(cv); err != nil {
+		return err
 	}
-	for i, d := range []digest.Digest{cv.Digest, cv.ProvDigest, cv.ConfigDigest, cv.ManifestDigest} {
-		if d == "" && i == 1 { // only the .prov is optional
-			continue
-		}
+	if c.Tag == "" {
+		return errors.New("sqldb: chart version needs a tag")
+	}
+	// A new version has both faces: its config and manifest are not
+	// optional, as they may be in a journal record.
+	for _, d := range []digest.Digest{cv.ConfigDigest, cv.ManifestDigest} {
 		if err := d.Validate(); err != nil {
 			return fmt.Errorf("sqldb: %w: %q", storage.ErrInvalidDigest, d)
 		}
@@ -36,9 +37,6 @@ func validChart(c storage.Chart) error {
 		if d != "" && !slices.Contains(m.Blobs, d) {
 			return fmt.Errorf("sqldb: the chart's manifest does not reference %s", d)
 		}
-	}
-	if !json.Valid(cv.Metadata) {
-		return errors.New("sqldb: chart metadata is not JSON")
 	}
 	return nil
 }

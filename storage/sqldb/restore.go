@@ -240,10 +240,11 @@ func (r *restorer) chart(ctx context.Context, c *storage.ChartRecord, st *Restor
 	return nil
 }
 
-// validRecord checks what a journal record must hold to become a row: the
-// journal is read back from a bucket, so it is not trusted to be whole.
-// (A new version is checked by validChart, with both its faces; a record
-// carries its manifest separately.)
+// validRecord checks what every chart version row must hold: tenant, name,
+// version, valid digests (only the .tgz's is mandatory) and JSON metadata.
+// A journal record, read back from a bucket and not trusted to be whole,
+// must pass it to become a row; validChart adds what a new version with
+// both its faces must hold besides.
 func validRecord(cv storage.ChartVersion) error {
 	if cv.TenantID == 0 || cv.Name == "" || cv.Version == "" {
 		return errors.New("sqldb: chart version needs tenant, name and version")
