@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -64,7 +65,7 @@ func (s *BlobStore) InitStoreID(ctx context.Context) (string, error) {
 	}
 	id := randomID()
 	err := s.writeSmall(ctx, storeIDKey, []byte(id+"\n"), true)
-	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+	if alreadyCreated(err) {
 		return s.StoreID(ctx)
 	}
 	if err != nil {
@@ -111,15 +112,15 @@ func (s *BlobStore) SharedDatabase(ctx context.Context) (time.Time, error) {
 func (s *BlobStore) MarkSharedDatabase(ctx context.Context) error {
 	b, _ := json.Marshal(map[string]time.Time{"since": time.Now().UTC()})
 	err := s.writeSmall(ctx, sharedDBKey, b, true)
-	if err != nil && gcerrors.Code(err) != gcerrors.FailedPrecondition {
+	if err != nil && !alreadyCreated(err) {
 		return fmt.Errorf("storage: write %s: %w", sharedDBKey, err)
 	}
 	return nil
 }
 
 // writeSmall writes a small object, synced on a local disk like a blob.
-// createOnly makes the write fail with gcerrors.FailedPrecondition when the
-// key exists.
+// createOnly makes the write fail, as alreadyCreated reports, when the key
+// exists.
 func (s *BlobStore) writeSmall(ctx context.Context, key string, b []byte, createOnly bool) error {
 	return s.writeMeta(ctx, key, createOnly, func(w io.Writer) error {
 		_, err := w.Write(b)
@@ -131,6 +132,9 @@ func (s *BlobStore) writeSmall(ctx context.Context, key string, b []byte, create
 // is synced before it is renamed into place and the directory after, so an
 // object that was reported written survives a power cut.
 func (s *BlobStore) writeMeta(ctx context.Context, key string, createOnly bool, fill func(io.Writer) error) error {
+	if createOnly && s.root != "" {
+		return s.createLocal(key, fill)
+	}
 	var file *os.File
 	w, err := s.newWriter(ctx, key, &blob.WriterOptions{
 		ContentType: "application/octet-stream",
@@ -155,6 +159,37 @@ func (s *BlobStore) writeMeta(ctx context.Context, key string, createOnly bool, 
 		return syncDir(filepath.Dir(s.localPath(key)))
 	}
 	return nil
+}
+
+// createLocal is writeMeta's create-only write on a local disk. fileblob's
+// IfNotExist looks before it renames, so two processes creating one key at
+// once could both succeed (the driver test saw two store identities); a
+// hard link of a synced staging file is the atomic create-only step.
+func (s *BlobStore) createLocal(key string, fill func(io.Writer) error) error {
+	staging := stagingName(key)
+	if _, err := s.writeLocal(staging, io.Discard, func() error { return nil }, func(w io.Writer) (int64, error) {
+		return 0, fill(w)
+	}); err != nil {
+		return err
+	}
+	from, final := s.localPath(staging), s.localPath(key)
+	defer os.Remove(from)
+	if err := os.Link(from, final); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("storage: %s exists: %w", key, errCreated)
+		}
+		return fmt.Errorf("storage: write %s: %w", key, err)
+	}
+	return syncDir(filepath.Dir(final))
+}
+
+// errCreated: a create-only write found its key there already.
+var errCreated = errors.New("already created")
+
+// alreadyCreated reports whether a create-only write lost to another
+// writer, through any driver.
+func alreadyCreated(err error) bool {
+	return errors.Is(err, errCreated) || gcerrors.Code(err) == gcerrors.FailedPrecondition
 }
 
 // LeaseHolder says who holds the store. Only a process with an embedded
@@ -281,7 +316,7 @@ func (s *BlobStore) AcquireLease(ctx context.Context, me LeaseHolder, ttl time.D
 			return nil, &StoreInUseError{Holder: *h, Age: age}
 		}
 		err = l.write(ctx, createOnly)
-		if gcerrors.Code(err) == gcerrors.FailedPrecondition && attempt < 3 {
+		if alreadyCreated(err) && attempt < 3 {
 			continue // another process created it first: look at theirs
 		}
 		if err != nil {
