@@ -158,12 +158,19 @@ test: tools vet
 
 # Every fuzz target in the module, briefly: the seed corpora already run in
 # `go test`; this looks a little further each run. FUZZTIME=30s for longer.
+# Go 1.26's fuzz coordinator can fail a target with a bare "context
+# deadline exceeded" as -fuzztime ends (golang/go#75804, fixed in 1.27):
+# such a run, which wrote no failing input, is run once more; a failure
+# that wrote one, or any other, fails at once.
 FUZZTIME ?= 2s
 fuzz:
 	@set -e; for d in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$d/*_test.go | sed 's/^func //'); do \
 			echo "fuzz $$d $$t"; \
-			out=$$($(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$d 2>&1) || { echo "$$out"; exit 1; }; \
+			out=$$($(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$d 2>&1) || \
+			{ case "$$out" in *"context deadline exceeded"*) ! grep -q "Failing input written" <<<"$$out";; *) false;; esac && \
+				echo "  (Go's fuzz deadline race, golang/go#75804, no input found: once more)" && \
+				out=$$($(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$d 2>&1); } || { echo "$$out"; exit 1; }; \
 		done; \
 	done
 
