@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/util/retry"
 )
 
 // ResourcePolicyAnno is the annotation whose value "keep" keeps an object
@@ -293,7 +294,23 @@ func (c *Client) update(ctx context.Context, old, target *Resource, live *unstru
 		if opt.DryRun {
 			uo.DryRun = []string{metav1.DryRunAll}
 		}
-		if _, err := c.resource(target).Update(ctx, obj, uo); err != nil {
+		// A replacement overwrites whatever is live, so a conflict (a
+		// controller wrote the object since it was read) is met by
+		// reading its resourceVersion again, as client-go's retry helper
+		// is meant for.
+		ri := c.resource(target)
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			_, err := ri.Update(ctx, obj, uo)
+			if apierrors.IsConflict(err) {
+				cur, gerr := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+				if gerr != nil {
+					return gerr
+				}
+				obj.SetResourceVersion(cur.GetResourceVersion())
+			}
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("failed to replace object: %w", err)
 		}
 		return nil
