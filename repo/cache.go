@@ -82,6 +82,18 @@ func (c Cache) Update(ctx context.Context, e *Entry, timeout time.Duration) (*in
 	if notModified {
 		return prev.Index, nil
 	}
+	return c.store(e.Name, data, newETag, u)
+}
+
+// Put stores an index the client made itself (an OCI namespace's listing)
+// under repository name, exactly as Update stores a downloaded one.
+func (c Cache) Put(name string, data []byte) (*index.Compact, error) {
+	return c.store(name, data, "", "")
+}
+
+// store writes the raw index as Helm stores it, the chart-name list, and
+// the parsed cache.
+func (c Cache) store(name string, data []byte, etag, u string) (*index.Compact, error) {
 	idx, err := index.LoadCompact(data)
 	if err != nil {
 		return nil, err
@@ -94,15 +106,15 @@ func (c Cache) Update(ctx context.Context, e *Entry, timeout time.Duration) (*in
 		names.WriteString(n)
 		names.WriteByte('\n')
 	}
-	if err := WriteAtomic(c.ChartsPath(e.Name), []byte(names.String()), 0o644); err != nil {
+	if err := WriteAtomic(c.ChartsPath(name), []byte(names.String()), 0o644); err != nil {
 		return nil, err
 	}
-	if err := WriteAtomic(c.IndexPath(e.Name), data, 0o644); err != nil {
+	if err := WriteAtomic(c.IndexPath(name), data, 0o644); err != nil {
 		return nil, err
 	}
-	if err := c.writeParsed(e.Name, parsedCache{Digest: sha256.Sum256(data), Index: idx, ETag: newETag, URL: u}); err != nil {
+	if err := c.writeParsed(name, parsedCache{Digest: sha256.Sum256(data), Index: idx, ETag: etag, URL: u}); err != nil {
 		// The parsed cache is an optimisation: search rebuilds it.
-		c.logger().Warn("cannot write parsed index cache", "repo", e.Name, "err", err)
+		c.logger().Warn("cannot write parsed index cache", "repo", name, "err", err)
 	}
 	return idx, nil
 }

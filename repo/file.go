@@ -31,6 +31,17 @@ type Entry struct {
 	CAFile                string `json:"caFile"`
 	InsecureSkipTLSVerify bool   `json:"insecure_skip_tls_verify"`
 	PassCredentialsAll    bool   `json:"pass_credentials_all"`
+	// PlainHTTP is for OCI namespaces only (OCIFilePath): real Helm never
+	// sees it, since repositories.yaml never holds an oci:// entry.
+	PlainHTTP bool `json:"plain_http,omitempty"`
+}
+
+// OCIFilePath is where OCI namespaces added as repositories are kept:
+// beside repositories.yaml, in a file of the same format that real Helm
+// does not read. Real Helm refuses oci:// repositories, and would fail
+// `repo update` on every one of them were they in repositories.yaml.
+func OCIFilePath(repoFile string) string {
+	return filepath.Join(filepath.Dir(repoFile), "oci-repositories.yaml")
 }
 
 // File is repositories.yaml.

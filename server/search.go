@@ -94,6 +94,8 @@ type searchRequest struct {
 	constraint *semver.Constraints
 	devel      bool
 	limit      int
+	// repo, when set, keeps one repository path (the root is "").
+	repo *string
 }
 
 // searchFieldNames are the field prefixes a query word may carry.
@@ -145,7 +147,14 @@ func (s *Server) search(r *http.Request, req searchRequest) ([]foundChart, error
 	}
 	ids := make([]int64, 0, len(tenants))
 	for _, t := range tenants {
-		ids = append(ids, t.ID)
+		if req.repo == nil || *req.repo == t.Path {
+			ids = append(ids, t.ID)
+		}
+	}
+	if len(ids) == 0 {
+		// No readable repository matches: an unknown path and a
+		// forbidden one answer alike, with nothing.
+		return nil, nil
 	}
 	hits, err := sr.SearchCharts(r.Context(), sqldb.SearchQuery{Words: req.words, Tenants: ids, Limit: req.limit})
 	if err != nil {

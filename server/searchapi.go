@@ -164,7 +164,9 @@ type searchResult struct {
 	Versions   []string   `json:"versions"`
 }
 
-// handleSearch is GET /api/v1/search?q=&version=&devel=&limit=.
+// handleSearch is GET /api/v1/search?q=&version=&devel=&limit=&repo=.
+// repo keeps one repository path: a client listing an OCI namespace as a
+// repository asks for that path only.
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	qv := r.URL.Query()
 	words, err := parseSearchWords(qv.Get("q"))
@@ -184,6 +186,14 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, errorf(http.StatusBadRequest, "devel: not a boolean: %q", v))
 			return
 		}
+	}
+	if qv.Has("repo") {
+		p := qv.Get("repo")
+		if err := intake.CheckPath(p); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		req.repo = &p
 	}
 	if v := qv.Get("limit"); v != "" {
 		if req.limit, err = strconv.Atoi(v); err != nil || req.limit < 1 || req.limit > maxSearchLimit {

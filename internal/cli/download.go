@@ -131,10 +131,20 @@ func (d *downloader) fetch(ctx context.Context, ref string, prov, must bool) (*f
 		if !ok {
 			return nil, fmt.Errorf("non-absolute URLs should be in form of repo_name/path_to_chart, got: %s", ref)
 		}
-		f, _ := repo.LoadFile(d.env.Settings.RepositoryConfig)
-		e := f.Get(repoName)
+		rf, err := loadRepoFiles(d.env.Settings)
+		if err != nil {
+			return nil, err
+		}
+		e := rf.get(repoName)
 		if e == nil {
 			return nil, fmt.Errorf("repo %s not found", repoName)
+		}
+		if registry.IsOCI(e.URL) {
+			ref, err := d.ociChartRef(e, chartName, version)
+			if err != nil {
+				return nil, err
+			}
+			return d.fetchOCI(ctx, ref, "", prov, must)
 		}
 		hopts = mergeRepoCreds(hopts, e)
 		idx, err := repo.Cache{Dir: d.env.Settings.RepositoryCache, Logger: d.env.Logger}.Load(repoName)

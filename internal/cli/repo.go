@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
 
+	"github.com/chartd/chartd/registry"
 	"github.com/chartd/chartd/repo"
 )
 
@@ -62,6 +63,7 @@ type RepoAdd struct {
 	InsecureSkipTLSVerify bool
 	Timeout               time.Duration
 	NoUpdate              bool
+	PlainHTTP             bool
 }
 
 // Run adds the repository after downloading its index.
@@ -80,10 +82,11 @@ func (a *RepoAdd) Run(ctx context.Context, out io.Writer) error {
 	}
 	defer unlock()
 
-	f, err := repo.LoadFile(s.RepositoryConfig)
-	if err != nil && !repo.IsNotExist(err) {
+	rf, err := loadRepoFiles(s)
+	if err != nil {
 		return err
 	}
+	f := rf.http
 	if a.Username != "" && a.Password == "" {
 		if a.PasswordFromStdin {
 			if a.Password, err = readSecret(a.Env.In); err != nil {
@@ -106,6 +109,16 @@ func (a *RepoAdd) Run(ctx context.Context, out io.Writer) error {
 	}
 	if strings.Contains(a.Name, "/") {
 		return fmt.Errorf("repository name (%s) contains '/', please specify a different name without '/'", a.Name)
+	}
+	if registry.IsOCI(a.URL) {
+		e.PlainHTTP = a.PlainHTTP
+		return a.addOCI(ctx, out, rf, e)
+	}
+	if a.PlainHTTP {
+		return errors.New("--plain-http applies to oci:// repositories only")
+	}
+	if rf.oci.Has(a.Name) {
+		return fmt.Errorf("repository name (%s) already exists, please specify a different name", a.Name)
 	}
 	if existing := f.Get(a.Name); existing != nil && !a.ForceUpdate {
 		if *existing != *e {
@@ -149,6 +162,7 @@ func newRepoAddCmd(env *Env) *cobra.Command {
 	f.BoolVar(&a.InsecureSkipTLSVerify, "insecure-skip-tls-verify", false, "skip tls certificate checks for the repository")
 	f.BoolVar(&a.AllowDeprecatedRepos, "allow-deprecated-repos", false, "by default, this command will not allow adding official repos that have been permanently deleted. This disables that behavior")
 	f.BoolVar(&a.PassCredentialsAll, "pass-credentials", false, "pass credentials to all domains")
+	f.BoolVar(&a.PlainHTTP, "plain-http", false, "use insecure HTTP connections for an oci:// repository (not in real Helm, which cannot add OCI repositories)")
 	f.DurationVar(&a.Timeout, "timeout", 120*time.Second, "time to wait for the index file download to complete")
 	return cmd
 }
@@ -164,22 +178,21 @@ type RepoUpdate struct {
 // Run refreshes the cached indexes in parallel.
 func (a *RepoUpdate) Run(ctx context.Context, out io.Writer) error {
 	s := a.Env.Settings
-	f, err := repo.LoadFile(s.RepositoryConfig)
-	switch {
-	case repo.IsNotExist(err):
-		return errNoRepositories
-	case err != nil:
+	rf, err := loadRepoFiles(s)
+	if err != nil {
 		return fmt.Errorf("failed loading file: %s: %w", s.RepositoryConfig, err)
-	case len(f.Repositories) == 0:
+	}
+	all := rf.all()
+	if len(all) == 0 {
 		return errNoRepositories
 	}
 	for _, n := range a.Names {
-		if f.Get(n) == nil {
+		if rf.get(n) == nil {
 			return fmt.Errorf("no repositories found matching '%s'.  Nothing will be updated", n)
 		}
 	}
 	var entries []*repo.Entry
-	for _, e := range f.Repositories {
+	for _, e := range all {
 		if len(a.Names) == 0 || slices.Contains(a.Names, e.Name) {
 			entries = append(entries, e)
 		}
@@ -193,7 +206,7 @@ func (a *RepoUpdate) Run(ctx context.Context, out io.Writer) error {
 	)
 	for _, e := range entries {
 		wg.Go(func() {
-			_, err := cache.Update(ctx, e, a.Timeout)
+			err := updateEntry(ctx, a.Env, cache, e, a.Timeout)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -246,12 +259,16 @@ type repoListElement struct {
 
 // Run lists the configured repositories.
 func (a *RepoList) Run(_ context.Context, out io.Writer) error {
-	f, _ := repo.LoadFile(a.Env.Settings.RepositoryConfig)
-	if len(f.Repositories) == 0 && a.Output == formatTable {
+	rf, err := loadRepoFiles(a.Env.Settings)
+	if err != nil {
+		return err
+	}
+	all := rf.all()
+	if len(all) == 0 && a.Output == formatTable {
 		return errNoRepositoriesToShow
 	}
-	list := make([]repoListElement, 0, len(f.Repositories))
-	for _, e := range f.Repositories {
+	list := make([]repoListElement, 0, len(all))
+	for _, e := range all {
 		list = append(list, repoListElement{e.Name, e.URL})
 	}
 	switch a.Output {
@@ -309,16 +326,23 @@ func (a *RepoRemove) Run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer unlock()
-	f, err := repo.LoadFile(s.RepositoryConfig)
-	if repo.IsNotExist(err) || len(f.Repositories) == 0 {
+	rf, err := loadRepoFiles(s)
+	if err != nil {
+		return err
+	}
+	if len(rf.all()) == 0 {
 		return repo.ErrNoRepositories
 	}
 	cache := repo.Cache{Dir: s.RepositoryCache}
 	for _, n := range a.Names {
+		f, path := rf.http, rf.httpPath
+		if !f.Has(n) {
+			f, path = rf.oci, rf.ociPath
+		}
 		if !f.Remove(n) {
 			return fmt.Errorf("no repo named %q found", n)
 		}
-		if err := f.WriteFile(s.RepositoryConfig, 0o600); err != nil {
+		if err := f.WriteFile(path, 0o600); err != nil {
 			return err
 		}
 		if err := cache.Remove(n); err != nil {

@@ -22,7 +22,7 @@ func newSearchCmd(env *Env) *cobra.Command {
 		Short: "search for a keyword in charts",
 		Long:  "\nSearch provides the ability to search for Helm charts in the various places\nthey can be stored including the Artifact Hub and repositories you have added.\nUse search subcommands to search different locations for charts.\n",
 	}
-	cmd.AddCommand(newSearchRepoCmd(env))
+	cmd.AddCommand(newSearchHubCmd(env), newSearchRepoCmd(env))
 	return cmd
 }
 
@@ -59,13 +59,17 @@ func (a *SearchRepo) Run(_ context.Context, out io.Writer) error {
 			version = ">0.0.0-0"
 		}
 	}
-	f, err := repo.LoadFile(s.RepositoryConfig)
-	if repo.IsNotExist(err) || len(f.Repositories) == 0 {
+	rf, err := loadRepoFiles(s)
+	if err != nil {
+		return err
+	}
+	all := rf.all()
+	if len(all) == 0 {
 		return repo.ErrNoRepositories
 	}
 	cache := repo.Cache{Dir: s.RepositoryCache, Logger: a.Env.Logger}
 	var idx repo.SearchIndex
-	for _, e := range f.Repositories {
+	for _, e := range all {
 		ind, err := cache.Load(e.Name)
 		if err != nil {
 			a.Env.warn("Repo %q is corrupt or missing. Try 'helm repo update'.", e.Name)

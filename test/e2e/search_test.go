@@ -48,8 +48,12 @@ func TestHelmSearchHub(t *testing.T) {
 			Name string `json:"name"`
 		} `json:"repository"`
 	}
-	for _, bin := range []string{helm, helm4} {
-		t.Run(filepath.Base(bin), func(t *testing.T) {
+	for _, bin := range []string{helm, helm4, bins.helm} {
+		name := filepath.Base(bin)
+		if bin == bins.helm {
+			name = "ours"
+		}
+		t.Run(name, func(t *testing.T) {
 			// The table, as a user reads it.
 			out := h.run(t, bin, "search", "hub", "--endpoint", srv.URL, "quokka")
 			for _, want := range []string{"1.4.2", "9.1", "Quokka web frontend", "0.3.0", "Quokka database"} {
@@ -71,5 +75,27 @@ func TestHelmSearchHub(t *testing.T) {
 				t.Errorf("search hub wombat:\n%s", out)
 			}
 		})
+	}
+	// Ours prints what real Helm 3 prints, byte for byte.
+	for _, args := range [][]string{
+		{"quokka"}, {"--list-repo-url", "quokka"}, {"-o", "json", "quokka"}, {"-o", "yaml", "database"},
+		{"wombat"}, {"--max-col-width", "10", "quokka"},
+	} {
+		full := append([]string{"search", "hub", "--endpoint", srv.URL}, args...)
+		if want, got := h.run(t, helm, full...), h.run(t, bins.helm, full...); got != want {
+			t.Errorf("search hub %v: ours differs from Helm 3\n--- helm\n%s\n--- ours\n%s", args, want, got)
+		}
+	}
+	// Offline, both fail, and ours says why.
+	dead := "http://127.0.0.1:1"
+	if _, _, err := h.try(helm, "search", "hub", "--endpoint", dead, "x"); err == nil {
+		t.Fatal("real Helm's search hub against a closed port succeeded")
+	}
+	_, errOut, err := h.try(bins.helm, "search", "hub", "--endpoint", dead, "x")
+	if err == nil || !strings.Contains(errOut, `unable to perform search against "`+dead+`"`) || !strings.Contains(errOut, "connection refused") {
+		t.Errorf("our search hub against a closed port: err=%v\n%s", err, errOut)
+	}
+	if out, _, err := h.try(bins.helm, "search", "hub", "--endpoint", srv.URL, "--fail-on-no-result", "wombat"); err == nil {
+		t.Errorf("--fail-on-no-result with nothing found succeeded:\n%s", out)
 	}
 }
