@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"errors"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -83,10 +82,7 @@ func newLoginGuard(burst int, interval time.Duration, slots int, share float64) 
 	if share <= 0 {
 		share = defaultCheckDuty
 	}
-	if slots <= 0 {
-		// Leave a core to everything else the server does.
-		slots = max(1, runtime.GOMAXPROCS(0)/2)
-	}
+	slots = max(1, slots)
 	return &loginGuard{
 		burst: float64(burst), interval: interval, now: time.Now,
 		byAddr: newFailures(), byName: newFailures(),
