@@ -26,7 +26,7 @@ var legacyKinds = map[string]bool{
 	"apps/Deployment": true, "extensions/Deployment": true,
 	"apps/DaemonSet": true, "extensions/DaemonSet": true,
 	"apps/StatefulSet": true, "apps/ReplicaSet": true, "extensions/ReplicaSet": true,
-	"batch/Job":                                     true,
+	"batch/Job": true,
 	"apiextensions.k8s.io/CustomResourceDefinition": true,
 }
 

@@ -13,7 +13,7 @@ import (
 
 // fixedSource serves the ReplicaSets and Pods a rule asks for.
 type fixedSource struct {
-	rss  []appsv1.ReplicaSet
+	rss     []appsv1.ReplicaSet
 	podList []corev1.Pod
 }
 
