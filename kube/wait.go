@@ -124,12 +124,14 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 	return context.WithTimeout(ctx, d)
 }
 
-// The legacy strategy polls, as Helm 3 does, but reads each round with
-// Fetch (one LIST for many objects of a kind) and only the objects not
-// yet ready, and starts fast: 200 ms, growing to Helm's 2 s.
+// Where it cannot watch, the legacy strategy polls, as Helm 3 does (every
+// 2 s), but reads each round with Fetch (one LIST for many objects of a
+// kind, a GET each where LIST is refused) and only the objects not yet
+// ready, so a round costs a few requests, not one per object; it can
+// then afford to start at 200 ms and grow only to 1 s.
 const (
 	pollFirst = 200 * time.Millisecond
-	pollMax   = 2 * time.Second
+	pollMax   = time.Second
 	// pollRetries is how many rounds in a row a retryable error (a 5xx,
 	// a 429, a broken connection) may fail before the wait gives up, as
 	// Helm 3 allows.
@@ -181,6 +183,17 @@ func (c *Client) waitLegacy(ctx context.Context, l ResourceList, opt WaitOptions
 			pending = append(pending, r)
 		}
 	}
+	if len(pending) == 0 {
+		return nil
+	}
+	if err := c.waitLegacyWatch(ctx, pending, opt); !errors.Is(err, errNoWatch) {
+		return err
+	}
+	return c.waitLegacyPoll(ctx, pending, opt)
+}
+
+// waitLegacyPoll judges the rules on objects read afresh each round.
+func (c *Client) waitLegacyPoll(ctx context.Context, pending ResourceList, opt WaitOptions) error {
 	reasons := map[*Resource]string{}
 	err := poller(ctx, func() (bool, error) {
 		lives, err := c.Fetch(ctx, pending)

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -25,14 +28,21 @@ func waitChart(t *testing.T) string {
 	})
 }
 
-// readyReplicas is the Deployment's status.readyReplicas.
-func readyReplicas(t *testing.T, ns, name string) int32 {
+// readyReplicas is how many pods of the Deployment's ReplicaSet that runs
+// image the ReplicaSet controller counts ready: what Helm 3's rule
+// reads (the Deployment's own status may follow a moment later).
+func readyReplicas(t *testing.T, ns, image string) int32 {
 	t.Helper()
-	d, err := cluster.Clientset(t).AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	l, err := cluster.Clientset(t).AppsV1().ReplicaSets(ns).List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.Status.ReadyReplicas
+	for _, rs := range l.Items {
+		if rs.Spec.Template.Spec.Containers[0].Image == image {
+			return rs.Status.ReadyReplicas
+		}
+	}
+	return 0
 }
 
 // --wait (legacy: Helm 3's rules) and --wait=watcher return once the
@@ -54,17 +64,13 @@ func TestWaitForDeploymentReady(t *testing.T) {
 		if !strings.Contains(out, "STATUS: deployed") {
 			t.Errorf("%s install %s: %s", tc.c.name, tc.wait, out)
 		}
-		if got := readyReplicas(t, ns, "web"); got != 2 {
+		if got := readyReplicas(t, ns, "nginx:1.0"); got != 2 {
 			t.Errorf("%s install %s returned with %d of 2 replicas ready", tc.c.name, tc.wait, got)
 		}
 		// An upgrade to a new image waits for the new ReplicaSet.
 		tc.c.must(t, "upgrade", "web", chart, "-n", ns, tc.wait, "--timeout", "90s", "--set", "image=nginx:2.0")
-		d, err := cluster.Clientset(t).AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.Status.UpdatedReplicas != 2 || d.Status.ReadyReplicas < 2 {
-			t.Errorf("%s upgrade %s returned with %d updated, %d ready replicas", tc.c.name, tc.wait, d.Status.UpdatedReplicas, d.Status.ReadyReplicas)
+		if got := readyReplicas(t, ns, "nginx:2.0"); got != 2 {
+			t.Errorf("%s upgrade %s returned with %d of 2 new replicas ready", tc.c.name, tc.wait, got)
 		}
 	}
 }
@@ -222,6 +228,47 @@ func TestUninstallWait(t *testing.T) {
 		ours.must(t, "uninstall", "web", "-n", ns, wait, "--timeout", "60s")
 		if _, err := cs.CoreV1().ConfigMaps(ns).Get(context.Background(), "held", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Errorf("uninstall %s returned with the held ConfigMap still there (%v)", wait, err)
+		}
+	}
+}
+
+// A kubeconfig that may not watch still waits: the legacy strategy falls
+// back to polling (Helm 3 never watches, so it needs no such right).
+func TestWaitWithoutWatchRight(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	ctx := context.Background()
+	cs := cluster.Clientset(t)
+	chart := waitChart(t)
+	for _, c := range []*client{ours, helm3} {
+		ns := cluster.Namespace(t)
+		if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ci"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "ci"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"", "apps"}, Resources: []string{"*"},
+				Verbs: []string{"get", "list", "create", "update", "patch", "delete"}}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "ci"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "ci"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "ci", Namespace: ns}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "ci", &authv1.TokenRequest{}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc := &client{c.name, c.bin, append(withoutKubeconfig(c.env), "KUBECONFIG="+cluster.KubeconfigWithToken(t, t.TempDir(), tok.Status.Token))}
+		cluster.MarkPodsReady(t, cs, ns)
+		r := cc.run(t, "install", "web", chart, "-n", ns, "--wait", "--timeout", "90s", "--debug")
+		if r.code != 0 {
+			t.Fatalf("%s install --wait without watch: exit %d %s", c.name, r.code, r.stderr)
+		}
+		if c == ours && !strings.Contains(r.stderr, "cannot watch, polling instead") {
+			t.Errorf("ours did not fall back to polling:\n%s", r.stderr)
+		}
+		if got := readyReplicas(t, ns, "nginx:1.0"); got != 2 {
+			t.Errorf("%s install --wait without watch returned with %d of 2 replicas ready", c.name, got)
 		}
 	}
 }
