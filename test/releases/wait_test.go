@@ -272,3 +272,84 @@ func TestWaitWithoutWatchRight(t *testing.T) {
 		}
 	}
 }
+
+// --wait-for-jobs waits until a Job completes (here, through the real Job
+// controller once its pod is marked Succeeded); without a pod that
+// finishes the wait runs out naming the Job. Helm 3 agrees.
+func TestWaitForJobs(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := writeChart(t, "job", map[string]string{
+		"templates/deployment.yaml": "",
+		"templates/job.yaml":        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: busybox}]\n",
+	})
+	cs := cluster.Clientset(t)
+	for _, tc := range []struct {
+		c       *client
+		wait    string
+		details string
+	}{
+		{helm3, "--wait", ""},
+		{ours, "--wait", "Job %s/migrate: Job is not completed"},
+		{ours, "--wait=watcher", "Job %s/migrate: not ready. status: InProgress"},
+	} {
+		ns := cluster.Namespace(t)
+		r := tc.c.run(t, "install", "j", chart, "-n", ns, tc.wait, "--wait-for-jobs", "--timeout", "3s")
+		if want := strings.ReplaceAll(tc.details, "%s", ns); r.code != 1 || !strings.HasPrefix(r.stderr, "Error: INSTALLATION FAILED: context deadline exceeded") || !strings.Contains(r.stderr, want) {
+			t.Errorf("%s %s --wait-for-jobs, the job never ends: exit %d %q, want %q", tc.c.name, tc.wait, r.code, r.stderr, want)
+		}
+		ns = cluster.Namespace(t)
+		cluster.MarkPodsSucceeded(t, cs, ns)
+		tc.c.must(t, "install", "j", chart, "-n", ns, tc.wait, "--wait-for-jobs", "--timeout", "90s")
+		job, err := cs.BatchV1().Jobs(ns).Get(context.Background(), "migrate", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.Status.Succeeded != 1 || job.Status.CompletionTime == nil {
+			t.Errorf("%s %s --wait-for-jobs returned before the Job completed: %+v", tc.c.name, tc.wait, job.Status)
+		}
+		// Without --wait-for-jobs a Job is not waited for to complete.
+		ns = cluster.Namespace(t)
+		tc.c.must(t, "install", "j", chart, "-n", ns, tc.wait, "--timeout", "20s")
+	}
+}
+
+// A StatefulSet is ready when all its replicas are (the real StatefulSet
+// controller creates them one by one, each once the one before is
+// Ready), for Helm 3's rules, Helm 3 and the watcher.
+func TestWaitStatefulSet(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := writeChart(t, "db", map[string]string{
+		"templates/deployment.yaml": "",
+		"templates/sts.yaml": `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: {{ .Values.image }}}]
+`,
+	})
+	cs := cluster.Clientset(t)
+	for _, tc := range []struct {
+		c    *client
+		wait string
+	}{{helm3, "--wait"}, {ours, "--wait"}, {ours, "--wait=watcher"}} {
+		ns := cluster.Namespace(t)
+		cluster.MarkPodsReady(t, cs, ns)
+		for _, args := range [][]string{{"install", "db", chart}, {"upgrade", "db", chart, "--set", "image=nginx:2.0"}} {
+			tc.c.must(t, append(args, "-n", ns, tc.wait, "--timeout", "90s")...)
+			sts, err := cs.AppsV1().StatefulSets(ns).Get(context.Background(), "db", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sts.Status.ReadyReplicas != 2 || sts.Status.UpdatedReplicas != 2 {
+				t.Errorf("%s %s %s returned with %d ready, %d updated of 2", tc.c.name, args[0], tc.wait, sts.Status.ReadyReplicas, sts.Status.UpdatedReplicas)
+			}
+		}
+	}
+}

@@ -14,8 +14,11 @@ import (
 )
 
 // readyPatch is what a kubelet reports of a pod whose containers run and
-// pass their probes.
-const readyPatch = `{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"},{"type":"ContainersReady","status":"True"}]}}`
+// pass their probes; succeededPatch of one whose containers exited 0.
+const (
+	readyPatch     = `{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"},{"type":"ContainersReady","status":"True"}]}}`
+	succeededPatch = `{"status":{"phase":"Succeeded","conditions":[{"type":"Ready","status":"False","reason":"PodCompleted"}]}}`
+)
 
 // MarkPodsReady plays the kubelet for namespace ns, which the test
 // cluster has none of: every pod there, existing or created later, is
@@ -23,6 +26,19 @@ const readyPatch = `{"status":{"phase":"Running","conditions":[{"type":"Ready","
 // controllers see ready replicas. It runs until stop is called or the
 // test ends.
 func MarkPodsReady(tb testing.TB, cs kubernetes.Interface, ns string) (stop func()) {
+	tb.Helper()
+	return markPods(tb, cs, ns, readyPatch, podReady)
+}
+
+// MarkPodsSucceeded is MarkPodsReady for pods that run to completion (a
+// Job's): every pod of ns is patched Succeeded, so the real Job
+// controller completes the Job.
+func MarkPodsSucceeded(tb testing.TB, cs kubernetes.Interface, ns string) (stop func()) {
+	tb.Helper()
+	return markPods(tb, cs, ns, succeededPatch, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+}
+
+func markPods(tb testing.TB, cs kubernetes.Interface, ns, patch string, done func(*corev1.Pod) bool) (stop func()) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w, err := cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
@@ -36,12 +52,12 @@ func MarkPodsReady(tb testing.TB, cs kubernetes.Interface, ns string) (stop func
 		defer wg.Done()
 		for ev := range w.ResultChan() {
 			pod, ok := ev.Object.(*corev1.Pod)
-			if !ok || ev.Type == watch.Deleted || pod.DeletionTimestamp != nil || podReady(pod) {
+			if !ok || ev.Type == watch.Deleted || pod.DeletionTimestamp != nil || done(pod) {
 				continue
 			}
-			_, err := cs.CoreV1().Pods(ns).Patch(ctx, pod.Name, types.StrategicMergePatchType, []byte(readyPatch), metav1.PatchOptions{}, "status")
+			_, err := cs.CoreV1().Pods(ns).Patch(ctx, pod.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
 			if err != nil && ctx.Err() == nil && !apierrors.IsNotFound(err) {
-				tb.Logf("marking pod %s/%s ready: %v", ns, pod.Name, err)
+				tb.Logf("patching pod %s/%s: %v", ns, pod.Name, err)
 			}
 		}
 	}()
