@@ -131,3 +131,28 @@ func TestCleanupOnFail(t *testing.T) {
 		}
 	}
 }
+
+// rollback --wait that runs out fails the new revision, as Helm 3 does.
+func TestRollbackWait(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := waitChart(t)
+	hist := map[string][]string{}
+	for _, c := range []*client{helm3, ours} {
+		ns := cluster.Namespace(t)
+		c.must(t, "install", "web", chart, "-n", ns)
+		c.must(t, "upgrade", "web", chart, "-n", ns, "--set", "image=nginx:2.0")
+		r := c.run(t, "rollback", "web", "1", "-n", ns, "--wait", "--timeout", "3s")
+		if r.code != 1 || !strings.HasPrefix(r.stderr, "Error: release web failed: context deadline exceeded") {
+			t.Errorf("%s rollback --wait: exit %d %q", c.name, r.code, r.stderr)
+		}
+		for _, h := range history(t, helm3, ns, "web") {
+			hist[c.name] = append(hist[c.name], cutDetails(h))
+		}
+	}
+	if diff := cmp.Diff(hist["helm3"], hist["ours"]); diff != "" {
+		t.Errorf("history after rollback --wait ran out (-helm3 +ours):\n%s", diff)
+	}
+	if len(hist["helm3"]) != 3 || hist["helm3"][2] != `3:failed:Release "web" failed: context deadline exceeded` {
+		t.Errorf("helm 3's history: %q", hist["helm3"])
+	}
+}
