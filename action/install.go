@@ -39,6 +39,12 @@ type Install struct {
 	TakeOwnership bool
 	Force         bool
 	Render        RenderOptions
+	// Wait is --wait's strategy (none when empty); Atomic (Helm 4's
+	// --rollback-on-failure) uninstalls a failed install. See failure.go.
+	Wait        kube.WaitStrategy
+	WaitForJobs bool
+	Timeout     time.Duration
+	Atomic      bool
 }
 
 func (i *Install) dryRun() bool { return i.DryRun == DryRunClient || i.DryRun == DryRunServer }
@@ -130,10 +136,11 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	} else {
 		_, err = cfg.Kube.Update(ctx, adopt, resources, kube.UpdateOptions{Force: i.Force})
 	}
+	if err == nil {
+		err = cfg.Kube.Wait(ctx, resources, waitOptions(i.Wait, i.WaitForJobs, i.Timeout, i.Atomic))
+	}
 	if err != nil {
-		rel.SetStatus(release.StatusFailed, fmt.Sprintf("Release %q failed: %s", rel.Name, err))
-		cfg.record(ctx, rel)
-		return rel, err
+		return i.failRelease(ctx, rel, err)
 	}
 	desc := "Install complete"
 	if i.Description != "" {

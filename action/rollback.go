@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/chartd/chartd/kube"
 	"github.com/chartd/chartd/release"
@@ -15,6 +16,12 @@ type Rollback struct {
 	Version int
 	Force   bool
 	DryRun  bool
+	// Wait is --wait's strategy (none when empty); CleanupOnFail deletes
+	// what a failed rollback created. See failure.go.
+	Wait          kube.WaitStrategy
+	WaitForJobs   bool
+	Timeout       time.Duration
+	CleanupOnFail bool
 }
 
 // Run restores a revision's manifest, values and chart as a new revision,
@@ -70,13 +77,17 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 	if err := cfg.Releases.Create(ctx, target); err != nil {
 		return nil, err
 	}
-	if _, err := cfg.Kube.Update(ctx, currentRes, targetRes, kube.UpdateOptions{Force: r.Force}); err != nil {
+	res, err := cfg.Kube.Update(ctx, currentRes, targetRes, kube.UpdateOptions{Force: r.Force})
+	if err != nil {
 		msg := fmt.Sprintf("Rollback %q failed: %s", name, err)
 		current.Info.Status = release.StatusFailed
 		current.Info.Description = msg
 		cfg.record(ctx, current)
 		target.SetStatus(release.StatusFailed, msg)
 		cfg.record(ctx, target)
+		return target, r.cleanupOnFail(ctx, res.Created, err)
+	}
+	if err := r.wait(ctx, current, target, targetRes); err != nil {
 		return target, err
 	}
 	// Every earlier deployed revision is superseded (helm#2941).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -24,6 +25,10 @@ type Uninstall struct {
 	// Cascade is the deletion propagation: background (default), orphan
 	// or foreground.
 	Cascade string
+	// Wait (any strategy but hookOnly) waits until the deleted objects
+	// are gone, for at most Timeout.
+	Wait    kube.WaitStrategy
+	Timeout time.Duration
 }
 
 // UninstallResult is what an uninstall did.
@@ -32,6 +37,8 @@ type UninstallResult struct {
 	// Kept are the objects left by helm.sh/resource-policy: keep, as
 	// "[Kind] name" lines.
 	Kept []string
+	// deleted are the objects deleted, for --wait.
+	deleted kube.ResourceList
 }
 
 // Run deletes the release's objects in reverse install order and its
@@ -73,6 +80,9 @@ func (u *Uninstall) Run(ctx context.Context, name string) (*UninstallResult, err
 
 	res := &UninstallResult{Release: rel}
 	delErr := u.deleteObjects(ctx, rel, res, prop)
+	if delErr == nil {
+		delErr = cfg.Kube.WaitForDelete(ctx, res.deleted, kube.WaitOptions{Strategy: u.Wait, Timeout: u.Timeout})
+	}
 	rel.Info.Status = release.StatusUninstalled
 	rel.Info.Description = "Uninstallation complete"
 	if u.Description != "" {
@@ -112,7 +122,8 @@ func (u *Uninstall) deleteObjects(ctx context.Context, rel *release.Release, res
 	if err != nil {
 		return fmt.Errorf("unable to build kubernetes objects for delete: %w", err)
 	}
-	_, kept, err := u.Cfg.Kube.Delete(ctx, l, kube.DeleteOptions{Propagation: prop})
+	deleted, kept, err := u.Cfg.Kube.Delete(ctx, l, kube.DeleteOptions{Propagation: prop})
+	res.deleted = deleted
 	for _, k := range kept {
 		res.Kept = append(res.Kept, fmt.Sprintf("[%s] %s", k.Kind(), k.Name()))
 	}

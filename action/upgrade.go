@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/internal/render"
@@ -28,6 +29,14 @@ type Upgrade struct {
 	// removes a label, as in Helm.
 	Labels map[string]string
 	Render RenderOptions
+	// Wait is --wait's strategy (none when empty); Atomic (Helm 4's
+	// --rollback-on-failure) rolls a failed upgrade back; CleanupOnFail
+	// deletes what it created. See failure.go.
+	Wait          kube.WaitStrategy
+	WaitForJobs   bool
+	Timeout       time.Duration
+	Atomic        bool
+	CleanupOnFail bool
 }
 
 // ErrNoDeployed: upgrade of a release that has no deployed revision.
@@ -97,10 +106,12 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err
 	}
-	if _, err := cfg.Kube.Update(ctx, currentRes, target, kube.UpdateOptions{Force: u.Force}); err != nil {
-		rel.SetStatus(release.StatusFailed, fmt.Sprintf("Upgrade %q failed: %s", name, err))
-		cfg.record(ctx, rel)
-		return rel, err
+	res, err := cfg.Kube.Update(ctx, currentRes, target, kube.UpdateOptions{Force: u.Force})
+	if err == nil {
+		err = cfg.Kube.Wait(ctx, target, waitOptions(u.Wait, u.WaitForJobs, u.Timeout, u.Atomic))
+	}
+	if err != nil {
+		return u.failRelease(ctx, rel, res.Created, err)
 	}
 	current.Info.Status = release.StatusSuperseded
 	cfg.record(ctx, current)

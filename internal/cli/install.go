@@ -33,6 +33,7 @@ type installFlags struct {
 	HideSecret    bool
 	// DisableOpenAPI is accepted for Helm's scripts; see bind.
 	DisableOpenAPI bool
+	waitFlags
 }
 
 func (f *installFlags) renderOptions() action.RenderOptions {
@@ -72,6 +73,8 @@ func (f *installFlags) bind(cmd *cobra.Command, env *Env, verb string) {
 	fs.BoolVar(&f.DisableOpenAPI, "disable-openapi-validation", false, pick("if set, the installation process will not validate rendered templates against the Kubernetes OpenAPI Schema",
 		"if set, the upgrade process will not validate rendered templates against the Kubernetes OpenAPI Schema"))
 	bindOutputFlag(fs, &f.Output)
+	f.bindWait(fs, verb)
+	f.bindAtomic(fs, verb)
 }
 
 func bindForce(fs *pflag.FlagSet, force *bool, usage string) {
@@ -91,7 +94,8 @@ func (f *installFlags) validate() error {
 	default:
 		return fmt.Errorf("invalid dry-run flag. Flag must one of the following: false, true, none, client, server")
 	}
-	return nil
+	_, err := f.strategy()
+	return err
 }
 
 // chartAndValues loads the chart ref names and merges the values flags:
@@ -145,6 +149,8 @@ func (a *Install) Run(ctx context.Context) error {
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
 		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(),
 	}
+	act.Wait, _ = a.strategy()
+	act.WaitForJobs, act.Timeout, act.Atomic = a.WaitForJobs, a.Timeout, a.Atomic
 	rel, err := act.Run(ctx, ch, vals)
 	if err != nil {
 		return err
@@ -207,6 +213,7 @@ type Upgrade struct {
 	ResetValues          bool
 	ResetThenReuseValues bool
 	MaxHistory           int
+	CleanupOnFail        bool
 }
 
 // Run upgrades (or, with --install, installs) the release.
@@ -244,6 +251,8 @@ func (a *Upgrade) Run(ctx context.Context) error {
 		Force: a.Force, TakeOwnership: a.TakeOwnership, DryRun: a.DryRun, Description: a.Description, Labels: a.Labels,
 		Render: a.renderOptions(),
 	}
+	act.Wait, _ = a.strategy()
+	act.WaitForJobs, act.Timeout, act.Atomic, act.CleanupOnFail = a.WaitForJobs, a.Timeout, a.Atomic, a.CleanupOnFail
 	rel, err := act.Run(ctx, a.Name, ch, vals)
 	if err != nil {
 		return err
@@ -285,6 +294,7 @@ func newUpgradeCmd(env *Env) *cobra.Command {
 	f.BoolVar(&a.ResetValues, "reset-values", false, "when upgrading, reset the values to the ones built into the chart")
 	f.BoolVar(&a.ResetThenReuseValues, "reset-then-reuse-values", false, "when upgrading, reset the values to the ones built into the chart, apply the last release's values and merge in any overrides from the command line via --set and -f. If '--reset-values' or '--reuse-values' is specified, this is ignored")
 	f.IntVar(&a.MaxHistory, "history-max", env.Settings.MaxHistory, "limit the maximum number of revisions saved per release. Use 0 for no limit")
+	f.BoolVar(&a.CleanupOnFail, "cleanup-on-fail", false, "allow deletion of new resources created in this upgrade when upgrade fails")
 	bindForce(f, &a.Force, "force resource updates through a replacement strategy")
 	return cmd
 }

@@ -17,6 +17,7 @@ import (
 
 func newRollbackCmd(env *Env) *cobra.Command {
 	a := &action.Rollback{}
+	var wf waitFlags
 	maxHistory := env.Settings.MaxHistory
 	cmd := &cobra.Command{
 		Use:   "rollback <RELEASE> [REVISION]",
@@ -45,6 +46,10 @@ To see revision numbers, run 'helm history RELEASE'.
 			}
 			cfg.Releases.MaxHistory = maxHistory
 			a.Cfg = cfg
+			if a.Wait, err = wf.strategy(); err != nil {
+				return err
+			}
+			a.WaitForJobs, a.Timeout = wf.WaitForJobs, wf.Timeout
 			if _, err := a.Run(cmd.Context(), args[0]); err != nil {
 				return err
 			}
@@ -56,11 +61,14 @@ To see revision numbers, run 'helm history RELEASE'.
 	f.BoolVar(&a.DryRun, "dry-run", false, "simulate a rollback")
 	bindForce(f, &a.Force, "force resource update through delete/recreate if needed")
 	f.IntVar(&maxHistory, "history-max", maxHistory, "limit the maximum number of revisions saved per release. Use 0 for no limit")
+	f.BoolVar(&a.CleanupOnFail, "cleanup-on-fail", false, "allow deletion of new resources created in this rollback when rollback fails")
+	wf.bindWait(f, "rollback")
 	return cmd
 }
 
 func newUninstallCmd(env *Env) *cobra.Command {
 	a := &action.Uninstall{}
+	var wf waitFlags
 	cmd := &cobra.Command{
 		Use:        "uninstall RELEASE_NAME [...]",
 		Aliases:    []string{"del", "delete", "un"},
@@ -82,6 +90,10 @@ uninstalling them.
 				return err
 			}
 			a.Cfg = cfg
+			if a.Wait, err = wf.strategy(); err != nil {
+				return err
+			}
+			a.Timeout = wf.Timeout
 			for _, name := range args {
 				res, err := a.Run(cmd.Context(), name)
 				if err != nil {
@@ -104,6 +116,7 @@ uninstalling them.
 	f.BoolVar(&a.KeepHistory, "keep-history", false, "remove all associated resources and mark the release as deleted, but retain the release history")
 	f.BoolVar(&a.IgnoreNotFound, "ignore-not-found", false, `Treat "release not found" as a successful uninstall`)
 	f.StringVar(&a.Description, "description", "", "add a custom description")
+	wf.bindWait(f, "uninstall")
 	return cmd
 }
 
