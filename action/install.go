@@ -39,6 +39,7 @@ type Install struct {
 	TakeOwnership bool
 	Force         bool
 	Render        RenderOptions
+	Apply         ApplyOptions
 }
 
 func (i *Install) dryRun() bool { return i.DryRun == DryRunClient || i.DryRun == DryRunServer }
@@ -53,6 +54,10 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	}
 	if i.Render.HideSecret && !i.dryRun() {
 		return nil, ErrHideSecret
+	}
+	ssa, err := i.Apply.resolve("", "create", i.Force)
+	if err != nil {
+		return nil, err
 	}
 	client := i.DryRun == DryRunClient
 	if client {
@@ -86,6 +91,7 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 		return nil, err
 	}
 	rel.Labels = i.Labels
+	rel.ApplyMethod = applyMethod(ssa)
 	if i.dryRun() {
 		rel.SetStatus(release.StatusPendingInstall, "Dry run complete")
 		if client {
@@ -115,6 +121,13 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	if err != nil {
 		return nil, fmt.Errorf("Unable to continue with install: %w", err) //nolint:staticcheck // Helm's message
 	}
+	w := change{
+		original: adopt, target: resources, create: len(adopt) == 0, ssa: ssa, fromCSA: len(adopt) > 0,
+		forceReplace: i.Force, forceConflicts: i.Apply.ForceConflicts,
+	}
+	if err := cfg.preflight(ctx, w); err != nil {
+		return nil, err
+	}
 
 	rel.SetStatus(release.StatusPendingInstall, "Initial install underway")
 	if last != nil {
@@ -125,11 +138,7 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err
 	}
-	if len(adopt) == 0 {
-		err = cfg.Kube.Create(ctx, resources, kube.CreateOptions{})
-	} else {
-		_, err = cfg.Kube.Update(ctx, adopt, resources, kube.UpdateOptions{Force: i.Force})
-	}
+	_, err = cfg.apply(ctx, w)
 	if err != nil {
 		rel.SetStatus(release.StatusFailed, fmt.Sprintf("Release %q failed: %s", rel.Name, err))
 		cfg.record(ctx, rel)

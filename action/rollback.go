@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/chartd/chartd/kube"
 	"github.com/chartd/chartd/release"
 )
 
@@ -15,6 +14,7 @@ type Rollback struct {
 	Version int
 	Force   bool
 	DryRun  bool
+	Apply   ApplyOptions
 }
 
 // Run restores a revision's manifest, values and chart as a new revision,
@@ -43,11 +43,15 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 	if version < 1 || prev == nil {
 		return nil, fmt.Errorf("release has no %d version", version)
 	}
+	ssa, err := r.Apply.resolve(prev.ApplyMethod, "update", r.Force)
+	if err != nil {
+		return nil, err
+	}
 	now := release.Now()
 	target := &release.Release{
 		Name: name, Namespace: current.Namespace, Chart: prev.Chart, Config: prev.Config,
 		Manifest: prev.Manifest, Hooks: prev.Hooks, Version: current.Version + 1, Labels: prev.Labels,
-		ApplyMethod: release.ApplyClientSide,
+		ApplyMethod: applyMethod(ssa),
 		Info: &release.Info{
 			FirstDeployed: current.Info.FirstDeployed, LastDeployed: now, Notes: prev.Info.Notes,
 			Status: release.StatusPendingRollback, Description: fmt.Sprintf("Rollback to %d", version),
@@ -67,10 +71,17 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 	}
 	// The target's objects were this release's: mark them so again.
 	setOwnership(targetRes, name, current.Namespace)
+	w := change{
+		original: currentRes, target: targetRes, ssa: ssa, fromCSA: true, // as Helm 4: a no-op where nothing was applied client-side
+		forceReplace: r.Force, forceConflicts: r.Apply.ForceConflicts,
+	}
+	if err := cfg.preflight(ctx, w); err != nil {
+		return nil, err
+	}
 	if err := cfg.Releases.Create(ctx, target); err != nil {
 		return nil, err
 	}
-	if _, err := cfg.Kube.Update(ctx, currentRes, targetRes, kube.UpdateOptions{Force: r.Force}); err != nil {
+	if _, err := cfg.apply(ctx, w); err != nil {
 		msg := fmt.Sprintf("Rollback %q failed: %s", name, err)
 		current.Info.Status = release.StatusFailed
 		current.Info.Description = msg

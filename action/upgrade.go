@@ -7,7 +7,6 @@ import (
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/internal/render"
-	"github.com/chartd/chartd/kube"
 	"github.com/chartd/chartd/release"
 	"github.com/chartd/chartd/values"
 )
@@ -28,6 +27,7 @@ type Upgrade struct {
 	// removes a label, as in Helm.
 	Labels map[string]string
 	Render RenderOptions
+	Apply  ApplyOptions
 }
 
 // ErrNoDeployed: upgrade of a release that has no deployed revision.
@@ -53,6 +53,10 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	if last.Info.Status.IsPending() {
 		return nil, ErrPending
 	}
+	ssa, err := u.Apply.resolve(last.ApplyMethod, "update", u.Force)
+	if err != nil {
+		return nil, err
+	}
 	current := deployed(h)
 	if current == nil {
 		if last.Info.Status != release.StatusFailed && last.Info.Status != release.StatusSuperseded {
@@ -74,6 +78,7 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	}
 	rel.Info.FirstDeployed = current.Info.FirstDeployed
 	rel.Labels = mergeLabels(last.Labels, u.Labels)
+	rel.ApplyMethod = applyMethod(ssa)
 	rel.SetStatus(release.StatusPendingUpgrade, "Preparing upgrade")
 
 	currentRes, err := cfg.Kube.Build(ctx, current.Manifest)
@@ -94,10 +99,17 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 		rel.SetStatus(release.StatusPendingUpgrade, "Dry run complete")
 		return rel, nil
 	}
+	w := change{
+		original: currentRes, target: target, ssa: ssa, fromCSA: last.ApplyMethod != release.ApplyServerSide,
+		forceReplace: u.Force, forceConflicts: u.Apply.ForceConflicts,
+	}
+	if err := cfg.preflight(ctx, w); err != nil {
+		return rel, err
+	}
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err
 	}
-	if _, err := cfg.Kube.Update(ctx, currentRes, target, kube.UpdateOptions{Force: u.Force}); err != nil {
+	if _, err := cfg.apply(ctx, w); err != nil {
 		rel.SetStatus(release.StatusFailed, fmt.Sprintf("Upgrade %q failed: %s", name, err))
 		cfg.record(ctx, rel)
 		return rel, err

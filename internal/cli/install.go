@@ -33,6 +33,7 @@ type installFlags struct {
 	HideSecret    bool
 	// DisableOpenAPI is accepted for Helm's scripts; see bind.
 	DisableOpenAPI bool
+	Apply          action.ApplyOptions
 }
 
 func (f *installFlags) renderOptions() action.RenderOptions {
@@ -143,7 +144,7 @@ func (a *Install) Run(ctx context.Context) error {
 	act := &action.Install{
 		Cfg: cfg, ReleaseName: a.Name, CreateNamespace: a.CreateNS, SkipCRDs: a.SkipCRDs,
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
-		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(),
+		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(), Apply: a.Apply,
 	}
 	rel, err := act.Run(ctx, ch, vals)
 	if err != nil {
@@ -194,6 +195,7 @@ func newInstallCmd(env *Env) *cobra.Command {
 	f.StringVar(&a.NameTemplate, "name-template", "", "specify template used to name the release")
 	f.BoolVar(&a.Replace, "replace", false, "re-use the given name, only if that name is a deleted release which remains in the history. This is unsafe in production")
 	bindForce(f, &a.Force, "force resource updates through a replacement strategy")
+	bindApplyFlags(cmd, &a.Apply, "install")
 	return cmd
 }
 
@@ -242,7 +244,7 @@ func (a *Upgrade) Run(ctx context.Context) error {
 	act := &action.Upgrade{
 		Cfg: cfg, ReuseValues: a.ReuseValues, ResetValues: a.ResetValues, ResetThenReuseValues: a.ResetThenReuseValues,
 		Force: a.Force, TakeOwnership: a.TakeOwnership, DryRun: a.DryRun, Description: a.Description, Labels: a.Labels,
-		Render: a.renderOptions(),
+		Render: a.renderOptions(), Apply: a.Apply,
 	}
 	rel, err := act.Run(ctx, a.Name, ch, vals)
 	if err != nil {
@@ -286,5 +288,6 @@ func newUpgradeCmd(env *Env) *cobra.Command {
 	f.BoolVar(&a.ResetThenReuseValues, "reset-then-reuse-values", false, "when upgrading, reset the values to the ones built into the chart, apply the last release's values and merge in any overrides from the command line via --set and -f. If '--reset-values' or '--reuse-values' is specified, this is ignored")
 	f.IntVar(&a.MaxHistory, "history-max", env.Settings.MaxHistory, "limit the maximum number of revisions saved per release. Use 0 for no limit")
 	bindForce(f, &a.Force, "force resource updates through a replacement strategy")
+	bindApplyFlags(cmd, &a.Apply, "upgrade")
 	return cmd
 }

@@ -55,6 +55,7 @@ To see revision numbers, run 'helm history RELEASE'.
 	f := cmd.Flags()
 	f.BoolVar(&a.DryRun, "dry-run", false, "simulate a rollback")
 	bindForce(f, &a.Force, "force resource update through delete/recreate if needed")
+	bindApplyFlags(cmd, &a.Apply, "rollback")
 	f.IntVar(&maxHistory, "history-max", maxHistory, "limit the maximum number of revisions saved per release. Use 0 for no limit")
 	return cmd
 }
