@@ -290,6 +290,7 @@ func newStatusCmd(env *Env) *cobra.Command {
 		revision        int
 		format          outputFormat
 		showDescription bool
+		drift           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status RELEASE_NAME",
@@ -308,6 +309,9 @@ The status consists of:
 `,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkDrift(drift, format); err != nil {
+				return err
+			}
 			r, err := getRelease(cmd.Context(), env, args[0], revision)
 			if err != nil {
 				return err
@@ -315,10 +319,14 @@ The status consists of:
 			// Helm's status leaves the chart out of -o json|yaml.
 			shown := *r
 			shown.Chart = nil
-			return printRelease(env.Out, &shown, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug})
+			if err := printRelease(env.Out, &shown, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug}); err != nil {
+				return err
+			}
+			return printDrift(cmd.Context(), env, r, drift, format)
 		},
 	}
 	f := cmd.Flags()
+	bindDriftFlag(f, &drift)
 	f.IntVar(&revision, "revision", 0, "if set, display the status of the named release with revision")
 	f.BoolVar(&showDescription, "show-desc", false, "if set, display the description message of the named release")
 	bindOutputFlag(f, &format)
