@@ -2,12 +2,14 @@ package releases
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/chartd/chartd/internal/testutil/cluster"
@@ -270,4 +272,73 @@ spec:
 	}
 	// Client-side, the chart installs.
 	ours.must(t, "install", "web", chart, "-n", cluster.Namespace(t))
+}
+
+// liveDeployment is what of a Deployment two clients should make alike in
+// two namespaces: labels, annotations, spec and field managers.
+func liveDeployment(t *testing.T, ns, name string) map[string]any {
+	t.Helper()
+	d, err := cluster.Clientset(t).AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]any{
+		"labels": d.Labels, "annotations": strings.ReplaceAll(fmt.Sprint(d.Annotations), ns, "NS"),
+		"spec": d.Spec, "managers": managers(t, ns, name),
+	}
+}
+
+// Server-side releases interoperate with Helm 4 both ways, and the
+// objects ours applies server-side are the ones Helm 4 applies (same
+// spec, labels, annotations and field managers); a client-side release
+// stays client-side under Helm 4's auto, and once Helm 4 switches it, ours
+// follows.
+func TestServerSideInteropHelm4(t *testing.T) {
+	ours, _, helm4 := clients(t)
+	chart := writeChart(t, "web", nil)
+
+	nsOurs, ns4 := cluster.Namespace(t), cluster.Namespace(t)
+	ours.must(t, "install", "web", chart, "-n", nsOurs, "--server-side")
+	helm4.must(t, "install", "web", chart, "-n", ns4)
+	if diff := cmp.Diff(liveDeployment(t, ns4, "web"), liveDeployment(t, nsOurs, "web")); diff != "" {
+		t.Errorf("Deployment (-helm4 +ours):\n%s", diff)
+	}
+	for _, ns := range []string{nsOurs, ns4} {
+		if m := storedRaw(t, ns, "web", 1)["apply_method"]; m != "ssa" {
+			t.Errorf("%s: apply_method %v", ns, m)
+		}
+	}
+	// Ours upgrades Helm 4's release with auto: server-side.
+	ours.must(t, "upgrade", "web", chart, "-n", ns4, "--set", "replicas=4")
+	if got := managers(t, ns4, "web"); !slices.Equal(got, []string{"helm/Apply"}) {
+		t.Errorf("managers after our upgrade of Helm 4's release: %v", got)
+	}
+	if m := storedRaw(t, ns4, "web", 2)["apply_method"]; m != "ssa" {
+		t.Errorf("apply_method %v", m)
+	}
+	if got := replicas(t, ns4, "web"); got != 4 {
+		t.Errorf("replicas %d", got)
+	}
+
+	// A client-side release: Helm 4's auto keeps it client-side.
+	ns := cluster.Namespace(t)
+	ours.must(t, "install", "web", chart, "-n", ns)
+	helm4.must(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=3")
+	if m := storedRaw(t, ns, "web", 2)["apply_method"]; m != "csa" {
+		t.Errorf("Helm 4 auto on a csa release recorded %v", m)
+	}
+	if got := managers(t, ns, "web"); !slices.Equal(got, []string{"helm/Update"}) {
+		t.Errorf("managers after Helm 4's client-side upgrade: %v", got)
+	}
+	helm4.must(t, "upgrade", "web", chart, "-n", ns, "--server-side=true", "--set", "replicas=4")
+	ours.must(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=5")
+	if m := storedRaw(t, ns, "web", 4)["apply_method"]; m != "ssa" {
+		t.Errorf("ours after Helm 4's switch recorded %v", m)
+	}
+	if got := managers(t, ns, "web"); !slices.Equal(got, []string{"helm/Apply"}) {
+		t.Errorf("managers: %v", got)
+	}
+	if got := replicas(t, ns, "web"); got != 5 {
+		t.Errorf("replicas %d", got)
+	}
 }
