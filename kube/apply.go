@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/util/csaupgrade"
 	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
 // ApplyOptions tune server-side apply (Helm 4's --server-side).
@@ -100,15 +102,16 @@ func (c *Client) Preflight(ctx context.Context, target ResourceList, opt ApplyOp
 	if opt.ForceConflicts {
 		return nil
 	}
-	// Only objects that exist can conflict, so only they are dry-run: a
-	// new object costs no extra request.
+	// Only objects that exist can conflict, and only where another manager
+	// owns a field the manifest sets, so only those are dry-run: a new
+	// object, or one nobody else touched, costs no extra request.
 	lives, err := c.Fetch(ctx, target)
 	if err != nil {
 		return fmt.Errorf("could not get information about the resource: %w", err)
 	}
 	var existing ResourceList
 	for i, r := range target {
-		if lives[i] != nil {
+		if lives[i] != nil && c.mayConflict(r, lives[i], opt.MigrateClientSide) {
 			existing = append(existing, r)
 		}
 	}
@@ -309,6 +312,49 @@ func (c *Client) DuplicateKeys(l ResourceList) []Problem {
 		}
 	}
 	return out
+}
+
+// mayConflict tells whether applying r could conflict with live: whether
+// a manager other than this client's apply owns a field r sets, by the
+// field sets of live's managedFields and of r typed with the built-in
+// schema (structured-merge-diff's, as the apiserver computes them). Where
+// r has no built-in type, any other manager may. Whether the values
+// differ, which makes an overlap a conflict, is the dry run's to say.
+func (c *Client) mayConflict(r *Resource, live *unstructured.Unstructured, migrating bool) bool {
+	var others []metav1.ManagedFieldsEntry
+	for _, m := range live.GetManagedFields() {
+		own := m.Manager == FieldManager && (m.Operation == metav1.ManagedFieldsOperationApply || migrating)
+		if !own {
+			others = append(others, m)
+		}
+	}
+	if len(others) == 0 {
+		return false
+	}
+	if !scheme.Scheme.Recognizes(r.Object.GroupVersionKind()) {
+		return true
+	}
+	tv, err := c.typeConverter().ObjectToTyped(r.Object)
+	if err != nil {
+		return true
+	}
+	mine, err := tv.ToFieldSet()
+	if err != nil {
+		return true
+	}
+	for _, m := range others {
+		if m.FieldsV1 == nil {
+			continue
+		}
+		theirs := &fieldpath.Set{}
+		if err := theirs.FromJSON(bytes.NewReader(m.FieldsV1.Raw)); err != nil {
+			return true
+		}
+		if !mine.Intersection(theirs).Empty() {
+			return true
+		}
+	}
+	return false
 }
 
 // splitErrors reads structured-merge-diff's "errors:\n  a\n  b" as lines.

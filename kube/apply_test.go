@@ -53,3 +53,46 @@ func TestDuplicateKeys(t *testing.T) {
 		})
 	}
 }
+
+// Only an object where another manager owns a field the manifest sets is
+// worth a dry run; a manager of other fields, or of status, cannot
+// conflict.
+func TestMayConflict(t *testing.T) {
+	cm := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"n"},"data":{"image":"x"}}`
+	entry := func(manager, op, fields string) string {
+		return `{"manager":"` + manager + `","operation":"` + op + `","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":` + fields + `}`
+	}
+	live := func(entries ...string) string {
+		l := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"n","managedFields":[`
+		for i, e := range entries {
+			if i > 0 {
+				l += ","
+			}
+			l += e
+		}
+		return l + `]},"data":{"image":"x"}}`
+	}
+	data := `{"f:data":{"f:image":{}}}`
+	label := `{"f:metadata":{"f:labels":{"f:team":{}}}}`
+	for _, tc := range []struct {
+		name      string
+		obj, live string
+		migrating bool
+		want      bool
+	}{
+		{"only our apply", cm, live(entry("helm", "Apply", data)), false, false},
+		{"another manager, other fields", cm, live(entry("helm", "Apply", data), entry("kubectl-label", "Update", label)), false, false},
+		{"another manager, same field", cm, live(entry("helm", "Apply", data), entry("ops", "Update", data)), false, true},
+		{"our client-side update, migrating", cm, live(entry("helm", "Update", data)), true, false},
+		{"our client-side update, not migrating", cm, live(entry("helm", "Update", data)), false, true},
+		{"custom resource, another manager", `{"apiVersion":"x.io/v1","kind":"W","metadata":{"name":"w"},"spec":{"a":1}}`,
+			`{"apiVersion":"x.io/v1","kind":"W","metadata":{"name":"w","managedFields":[` + entry("ops", "Update", label) + `]}}`, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Client{}
+			if got := c.mayConflict(res(t, tc.obj), obj(t, tc.live), tc.migrating); got != tc.want {
+				t.Errorf("mayConflict = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
