@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -43,6 +44,9 @@ type DiffOptions struct {
 type DiffUpgrade struct {
 	Upgrade *Upgrade
 	DiffOptions
+	// AllowUnreleased diffs a release that does not exist yet as an
+	// install (helm-diff's --allow-unreleased).
+	AllowUnreleased bool
 }
 
 // Run renders the upgrade as a server-side dry run would and compares the
@@ -50,6 +54,18 @@ type DiffUpgrade struct {
 func (d *DiffUpgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals values.Values) ([]Change, error) {
 	u := *d.Upgrade
 	u.DryRun = DryRunServer
+	if _, err := u.Cfg.history(ctx, name); errors.Is(err, ErrReleaseNotFound) && d.AllowUnreleased {
+		in := &Install{Cfg: u.Cfg, ReleaseName: name, DryRun: DryRunServer, TakeOwnership: u.TakeOwnership, Render: u.Render,
+			Apply: ApplyOptions{ServerSide: u.Apply.ServerSide, ForceConflicts: u.Apply.ForceConflicts}}
+		if in.Apply.ServerSide == ServerSideAuto {
+			in.Apply.ServerSide = ""
+		}
+		rel, err := in.Run(ctx, ch, vals)
+		if err != nil {
+			return nil, err
+		}
+		return d.plan(ctx, u.Cfg, "", rel, false, in.Apply.ForceConflicts)
+	}
 	rel, err := u.Run(ctx, name, ch, vals)
 	if err != nil {
 		return nil, err

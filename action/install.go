@@ -97,10 +97,11 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 		if client {
 			return rel, nil
 		}
-		if _, err := cfg.Kube.Build(ctx, rel.Manifest); err != nil && len(res.CRDs) == 0 {
+		objs, err := cfg.Kube.Build(ctx, rel.Manifest)
+		if err != nil && len(res.CRDs) == 0 {
 			return rel, err
 		}
-		return rel, nil
+		return rel, cfg.preflight(ctx, change{target: objs, create: true, ssa: ssa})
 	}
 	if i.CreateNamespace {
 		if err := i.createNamespace(ctx, ns); err != nil {

@@ -95,16 +95,19 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 		return rel, fmt.Errorf("Unable to continue with update: %w", err) //nolint:staticcheck // Helm's message
 	}
 	currentRes = append(currentRes, adopt...)
-	if u.DryRun == DryRunClient || u.DryRun == DryRunServer {
-		rel.SetStatus(release.StatusPendingUpgrade, "Dry run complete")
-		return rel, nil
-	}
 	w := change{
 		original: currentRes, target: target, ssa: ssa, fromCSA: last.ApplyMethod != release.ApplyServerSide,
 		forceReplace: u.Force, forceConflicts: u.Apply.ForceConflicts,
 	}
-	if err := cfg.preflight(ctx, w); err != nil {
-		return rel, err
+	// A server-side dry run checks what the real upgrade would.
+	if u.DryRun != DryRunClient {
+		if err := cfg.preflight(ctx, w); err != nil {
+			return rel, err
+		}
+	}
+	if u.DryRun == DryRunClient || u.DryRun == DryRunServer {
+		rel.SetStatus(release.StatusPendingUpgrade, "Dry run complete")
+		return rel, nil
 	}
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err

@@ -20,6 +20,10 @@ type diffFlags struct {
 	// Context is the number of unchanged lines around a change; -1 (the
 	// default, as in helm-diff) shows whole objects.
 	Context int
+	// Output is helm-diff's --output: diff (default) or simple.
+	Output string
+	// accepted for helm-diff's scripts; see bind.
+	noColor, threeWay bool
 }
 
 func (f *diffFlags) bind(cmd *cobra.Command) {
@@ -27,6 +31,18 @@ func (f *diffFlags) bind(cmd *cobra.Command) {
 	fs.BoolVar(&f.DetailedExitCode, "detailed-exitcode", false, "return a non-zero exit code when there are changes")
 	fs.BoolVar(&f.ShowSecrets, "show-secrets", false, "do not redact secret values in the output")
 	fs.IntVarP(&f.Context, "context", "C", -1, "output NUM lines of context around changes")
+	fs.StringVar(&f.Output, "output", "diff", "possible values: diff, simple. When set to simple, prints one line per changed object and a summary")
+	// The output is never colored, and it is always against the live
+	// objects (what helm-diff's --three-way-merge asks for).
+	fs.BoolVar(&f.noColor, "no-color", false, "accepted for helm-diff's scripts: the output is never colored")
+	fs.BoolVar(&f.threeWay, "three-way-merge", false, "accepted for helm-diff's scripts: the diff is always against the live objects")
+}
+
+func (f *diffFlags) validate() error {
+	if f.Output != "diff" && f.Output != "simple" {
+		return fmt.Errorf("unknown output format %q: want diff or simple", f.Output)
+	}
+	return nil
 }
 
 // errChanges is --detailed-exitcode's exit 2, printed as nothing.
@@ -39,6 +55,10 @@ func (errChanges) ExitCode() int { return 2 }
 // ("default, web, Deployment (apps) has changed:") followed by a unified
 // diff of its YAML, and with --detailed-exitcode makes changes exit 2.
 func (f *diffFlags) report(cmd *cobra.Command, out io.Writer, changes []action.Change, from, to string) error {
+	if f.Output == "simple" {
+		f.simple(out, changes)
+		return f.exit(cmd, changes)
+	}
 	msg := map[string]string{action.ChangeAdd: "has been added:", action.ChangeRemove: "has been removed:", action.ChangeModify: "has changed:"}
 	for _, c := range changes {
 		fmt.Fprintf(out, "%s %s\n", c.Key, msg[c.Type])
@@ -53,6 +73,21 @@ func (f *diffFlags) report(cmd *cobra.Command, out io.Writer, changes []action.C
 		}
 		fmt.Fprint(out, text)
 	}
+	return f.exit(cmd, changes)
+}
+
+// simple is helm-diff's --output simple: a line per object, then the plan.
+func (f *diffFlags) simple(out io.Writer, changes []action.Change) {
+	msg := map[string]string{action.ChangeAdd: "to be added.", action.ChangeRemove: "to be removed.", action.ChangeModify: "to be changed."}
+	n := map[string]int{}
+	for _, c := range changes {
+		fmt.Fprintf(out, "%s %s\n", c.Key, msg[c.Type])
+		n[c.Type]++
+	}
+	fmt.Fprintf(out, "Plan: %d to add, %d to change, %d to destroy, 0 to change ownership.\n", n[action.ChangeAdd], n[action.ChangeModify], n[action.ChangeRemove])
+}
+
+func (f *diffFlags) exit(cmd *cobra.Command, changes []action.Change) error {
 	if f.DetailedExitCode && len(changes) > 0 {
 		cmd.SilenceErrors = true
 		return errChanges{}
@@ -103,12 +138,16 @@ func newDiffUpgradeCmd(env *Env) *cobra.Command {
 		vals      values.Options
 		up        action.Upgrade
 		reuseVals bool
+		unrel     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "upgrade [RELEASE] [CHART]",
 		Short: "show what `helm upgrade` would change",
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := df.validate(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			ch, err := loadChart(ctx, env, &cpo, args[1])
 			if err != nil {
@@ -124,7 +163,7 @@ func newDiffUpgradeCmd(env *Env) *cobra.Command {
 			}
 			up.Cfg = cfg
 			up.ReuseValues = reuseVals
-			changes, err := (&action.DiffUpgrade{Upgrade: &up, DiffOptions: df.DiffOptions}).Run(ctx, args[0], ch, v)
+			changes, err := (&action.DiffUpgrade{Upgrade: &up, DiffOptions: df.DiffOptions, AllowUnreleased: unrel}).Run(ctx, args[0], ch, v)
 			if err != nil {
 				return err
 			}
@@ -136,6 +175,8 @@ func newDiffUpgradeCmd(env *Env) *cobra.Command {
 	fs := cmd.Flags()
 	addChartPathFlags(fs, &cpo, env.Lookup)
 	fs.BoolVar(&cpo.Devel, "devel", false, "use development versions, too. Equivalent to version '>0.0.0-0'. If --version is set, this is ignored")
+	fs.BoolVar(&unrel, "allow-unreleased", false, "enables diffing of releases that are not yet deployed via Helm")
+	fs.BoolVar(&unrel, "install", false, "enables diffing of releases that are not yet deployed via Helm (equivalent to --allow-unreleased, added to match \"helm upgrade --install\" command")
 	fs.BoolVar(&reuseVals, "reuse-values", false, "reuse the last release's values and merge in any new values. If '--reset-values' is specified, this is ignored")
 	fs.BoolVar(&up.ResetValues, "reset-values", false, "reset the values to the ones built into the chart and merge in any new values")
 	fs.BoolVar(&up.ResetThenReuseValues, "reset-then-reuse-values", false, "reset the values to the ones built into the chart, apply the last release's values and merge in any overrides from the command line via --set and -f. If '--reset-values' or '--reuse-values' is specified, this is ignored")
@@ -155,6 +196,9 @@ func newDiffRollbackCmd(env *Env) *cobra.Command {
 		Short: "show what `helm rollback` would change",
 		Args:  rangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := df.validate(); err != nil {
+				return err
+			}
 			if len(args) > 1 {
 				v, err := strconv.Atoi(args[1])
 				if err != nil {
@@ -188,6 +232,9 @@ func newDiffRevisionCmd(env *Env) *cobra.Command {
 		Short: "show how two revisions' manifests differ (the newest if REVISION2 is left out)",
 		Args:  rangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := df.validate(); err != nil {
+				return err
+			}
 			revs := make([]int, 2)
 			for i, s := range args[1:] {
 				v, err := strconv.Atoi(s)

@@ -124,3 +124,39 @@ func TestDiffRollbackAndRevision(t *testing.T) {
 		t.Errorf("a revision against itself: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// helm-diff's --allow-unreleased (--install) shows a release that does not
+// exist as all added; without it the upgrade's error stands. --output
+// simple prints one line per object and helm-diff's plan line.
+func TestDiffUnreleasedAndSimple(t *testing.T) {
+	ours, _, _ := clients(t)
+	chart := diffChart(t)
+	ns := cluster.Namespace(t)
+	r := ours.run(t, "diff", "upgrade", "web", chart, "-n", ns)
+	if r.code == 0 || !strings.Contains(r.stderr, `"web" has no deployed releases`) {
+		t.Errorf("no release: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, flag := range []string{"--allow-unreleased", "--install"} {
+		r = ours.run(t, "diff", "upgrade", "web", chart, "-n", ns, flag, "--output", "simple", "--detailed-exitcode")
+		want := "NS, web, Deployment (apps) to be added.\n" +
+			"NS, web-cm, ConfigMap (v1) to be added.\n" +
+			"NS, web-extra, ConfigMap (v1) to be added.\n" +
+			"NS, web-s, Secret (v1) to be added.\n" +
+			"Plan: 4 to add, 0 to change, 0 to destroy, 0 to change ownership.\n"
+		if got := strings.ReplaceAll(r.stdout, ns, "NS"); r.code != 2 || got != want {
+			t.Errorf("%s: exit %d\n%s%s", flag, r.code, got, r.stderr)
+		}
+	}
+	if out := ours.must(t, "list", "-n", ns, "-q"); out != "" {
+		t.Errorf("the diff installed: %q", out)
+	}
+	ours.must(t, "install", "web", chart, "-n", ns)
+	r = ours.run(t, "diff", "upgrade", "web", chart, "-n", ns, "--output", "simple", "--set", "extra=false,image=x")
+	want := "NS, web, Deployment (apps) to be changed.\n" +
+		"NS, web-cm, ConfigMap (v1) to be changed.\n" +
+		"NS, web-extra, ConfigMap (v1) to be removed.\n" +
+		"Plan: 0 to add, 2 to change, 1 to destroy, 0 to change ownership.\n"
+	if got := strings.ReplaceAll(r.stdout, ns, "NS"); r.code != 0 || got != want {
+		t.Errorf("simple: exit %d\n%s%s", r.code, got, r.stderr)
+	}
+}

@@ -342,3 +342,28 @@ func TestServerSideInteropHelm4(t *testing.T) {
 		t.Errorf("replicas %d", got)
 	}
 }
+
+// A server-side dry run checks what the real operation would: duplicate
+// keys for an install, conflicts for an upgrade; the client-side default
+// does neither (Helm 3 accepts both).
+func TestServerSideDryRunChecks(t *testing.T) {
+	ours, _, _ := clients(t)
+	dup := writeChart(t, "web", map[string]string{
+		"templates/dup.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dup\nspec:\n  containers:\n  - name: a\n    image: x\n    env: [{name: A}, {name: A}]\n",
+	})
+	ns := cluster.Namespace(t)
+	r := ours.run(t, "install", "web", dup, "-n", ns, "--server-side", "--dry-run=server")
+	if r.code == 0 || !strings.Contains(r.stderr, `Pod `+ns+`/dup: .spec.containers[name="a"].env: duplicate entries for key [name="A"]`) {
+		t.Errorf("install dry run: exit %d\n%s", r.code, r.stderr)
+	}
+	ours.must(t, "install", "web", dup, "-n", ns, "--dry-run=server")
+
+	chart := writeChart(t, "web", nil)
+	ours.must(t, "install", "web", chart, "-n", ns, "--server-side")
+	kubectl(t, "-n", ns, "scale", "deployment/web", "--replicas=5")
+	r = ours.run(t, "upgrade", "web", chart, "-n", ns, "--dry-run=server")
+	if r.code == 0 || !strings.Contains(r.stderr, `.spec.replicas: conflict with "kubectl" with subresource "scale"`) {
+		t.Errorf("upgrade dry run: exit %d\n%s", r.code, r.stderr)
+	}
+	ours.must(t, "upgrade", "web", chart, "-n", ns, "--dry-run=server", "--server-side=false")
+}
