@@ -93,14 +93,12 @@ func (e *PreflightError) Error() string {
 // env entries of one name, which server-side apply refuses; checked
 // against the built-in types' schema without a request), then, unless
 // ForceConflicts, a server-side dry run of each apply to an existing
-// object, whose conflicts name the managers that own the fields. Helm 4 instead stops at the first
-// object that fails, with the ones before it applied.
+// object, whose conflicts name the managers that own the fields. Helm 4
+// instead applies object by object and fails with the others applied.
 func (c *Client) Preflight(ctx context.Context, target ResourceList, opt ApplyOptions) error {
-	if problems := c.DuplicateKeys(target); len(problems) > 0 {
-		return &PreflightError{Problems: problems}
-	}
+	problems := c.DuplicateKeys(target)
 	if opt.ForceConflicts {
-		return nil
+		return preflightError(problems)
 	}
 	// Only objects that exist can conflict, and only where another manager
 	// owns a field the manifest sets, so only those are dry-run: a new
@@ -110,15 +108,24 @@ func (c *Client) Preflight(ctx context.Context, target ResourceList, opt ApplyOp
 		return fmt.Errorf("could not get information about the resource: %w", err)
 	}
 	var existing ResourceList
+	dup := map[*Resource]bool{}
+	for _, p := range problems {
+		dup[p.Resource] = true
+	}
 	for i, r := range target {
-		if lives[i] != nil && c.mayConflict(r, lives[i], opt.MigrateClientSide) {
+		// An object with duplicate keys fails its dry run the same way.
+		if lives[i] != nil && !dup[r] && c.mayConflict(r, lives[i], opt.MigrateClientSide) {
 			existing = append(existing, r)
 		}
 	}
-	if problems := c.dryRunApply(ctx, existing, opt.MigrateClientSide); len(problems) > 0 {
-		return &PreflightError{Problems: problems}
+	return preflightError(append(problems, c.dryRunApply(ctx, existing, opt.MigrateClientSide)...))
+}
+
+func preflightError(problems []Problem) error {
+	if len(problems) == 0 {
+		return nil
 	}
-	return nil
+	return &PreflightError{Problems: problems}
 }
 
 // Apply moves the cluster from original to target by server-side apply,

@@ -176,7 +176,7 @@ func newDiffUpgradeCmd(env *Env) *cobra.Command {
 	addChartPathFlags(fs, &cpo, env.Lookup)
 	fs.BoolVar(&cpo.Devel, "devel", false, "use development versions, too. Equivalent to version '>0.0.0-0'. If --version is set, this is ignored")
 	fs.BoolVar(&unrel, "allow-unreleased", false, "enables diffing of releases that are not yet deployed via Helm")
-	fs.BoolVar(&unrel, "install", false, "enables diffing of releases that are not yet deployed via Helm (equivalent to --allow-unreleased, added to match \"helm upgrade --install\" command")
+	fs.BoolVar(&unrel, "install", false, "enables diffing of releases that are not yet deployed via Helm (equivalent to --allow-unreleased, added to match \"helm upgrade --install\" command)")
 	fs.BoolVar(&reuseVals, "reuse-values", false, "reuse the last release's values and merge in any new values. If '--reset-values' is specified, this is ignored")
 	fs.BoolVar(&up.ResetValues, "reset-values", false, "reset the values to the ones built into the chart and merge in any new values")
 	fs.BoolVar(&up.ResetThenReuseValues, "reset-then-reuse-values", false, "reset the values to the ones built into the chart, apply the last release's values and merge in any overrides from the command line via --set and -f. If '--reset-values' or '--reuse-values' is specified, this is ignored")

@@ -367,3 +367,40 @@ func TestServerSideDryRunChecks(t *testing.T) {
 	}
 	ours.must(t, "upgrade", "web", chart, "-n", ns, "--dry-run=server", "--server-side=false")
 }
+
+// Duplicate keys and conflicts of one upgrade are reported in one error.
+func TestServerSideProblemsTogether(t *testing.T) {
+	ours, _, _ := clients(t)
+	chart := writeChart(t, "web", map[string]string{
+		"values.yaml": "replicas: 2\nimage: nginx:1.0\nenv: []\n",
+		"templates/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector:
+    matchLabels: {app: x}
+  template:
+    metadata:
+      labels: {app: x}
+    spec:
+      containers:
+      - name: app
+        image: {{ .Values.image }}
+        env: {{ .Values.env | toJson }}
+`,
+	})
+	ns := cluster.Namespace(t)
+	ours.must(t, "install", "web", chart, "-n", ns, "--server-side")
+	kubectl(t, "-n", ns, "patch", "configmap/web-cm", "--type=merge", "-p", `{"data":{"image":"hand-edited"}}`, "--field-manager=ops-team")
+	r := ours.run(t, "upgrade", "web", chart, "-n", ns, "--set", "image=nginx:2.0", "--set-json", `env=[{"name":"A"},{"name":"A"}]`)
+	for _, want := range []string{
+		"nothing was applied (2 problem(s))",
+		`Deployment ` + ns + `/web: .spec.template.spec.containers[name="app"].env: duplicate entries for key [name="A"]`,
+		`ConfigMap ` + ns + `/web-cm: .data.image: conflict with "ops-team" using v1`,
+	} {
+		if r.code == 0 || !strings.Contains(r.stderr, want) {
+			t.Errorf("exit %d; missing %q in:\n%s", r.code, want, r.stderr)
+		}
+	}
+}
