@@ -36,7 +36,7 @@ func (d *Drift) Run(ctx context.Context, rel *release.Release) ([]Change, error)
 	// applied did too.
 	setOwnership(objs, rel.Name, rel.Namespace)
 	planned, err := d.Cfg.Kube.Plan(ctx, objs, objs, kube.PlanOptions{
-		ServerSide: rel.ApplyMethod == release.ApplyServerSide, ForceConflicts: true,
+		ServerSide: rel.ApplyMethod == release.ApplyServerSide, ForceConflicts: true, Enforce: true,
 	})
 	if err != nil {
 		return nil, err

@@ -2,11 +2,13 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Planned is one object before and after a change.
@@ -24,6 +26,12 @@ type PlanOptions struct {
 	ForceConflicts bool
 	// Force replaces objects instead of patching them (client-side).
 	Force bool
+	// Enforce makes a client-side write of a kind without a Go type (a
+	// custom resource) a merge patch of the whole target, not Helm 3's
+	// patch from the old manifest, which is empty when the manifest did
+	// not change: drift detection asks what the manifest says, not what
+	// an upgrade would touch.
+	Enforce bool
 }
 
 // Plan computes what Update (or, server-side, Apply) would do to the
@@ -105,6 +113,11 @@ func (c *Client) dryRun(ctx context.Context, old, target *Resource, live *unstru
 	patch, pt, err := CreatePatch(old.Object, target.Object, live)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create patch: %w", err)
+	}
+	if opt.Enforce && pt == types.MergePatchType {
+		if patch, err = json.Marshal(target.Object); err != nil {
+			return nil, err
+		}
 	}
 	if string(patch) == "{}" {
 		return live, nil

@@ -42,3 +42,48 @@ func TestStatusDrift(t *testing.T) {
 		t.Errorf("--drift -o json: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// Custom resources drift too: a client-side release patches them with a
+// JSON merge patch from the old manifest, which is empty for the manifest
+// itself, so drift enforces the whole manifest instead.
+func TestStatusDriftCustomResource(t *testing.T) {
+	ours, _, _ := clients(t)
+	crd := `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.drift.example.com
+spec:
+  group: drift.example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+`
+	chart := writeChart(t, "web", map[string]string{
+		"crds/widget.yaml":    crd,
+		"templates/w.yaml":    "apiVersion: drift.example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 3\n",
+		"templates/test.yaml": "",
+		"templates/NOTES.txt": "",
+	})
+	for _, mode := range []string{"--server-side=false", "--server-side=true"} {
+		t.Run(mode, func(t *testing.T) {
+			ns := cluster.Namespace(t)
+			ours.must(t, "install", "web", chart, "-n", ns, mode)
+			if out := ours.must(t, "status", "web", "-n", ns, "--drift"); !strings.Contains(out, "DRIFT: none") {
+				t.Fatalf("fresh:\n%s", out)
+			}
+			kubectl(t, "-n", ns, "patch", "widgets.drift.example.com/w", "--type=merge", "-p", `{"spec":{"size":9,"extra":true}}`)
+			out := ours.must(t, "status", "web", "-n", ns, "--drift")
+			want := "DRIFT: 1 object(s) differ from the release's manifest\n" + ns + ", w, Widget (drift.example.com) has drifted:\n"
+			if !strings.Contains(out, want) || !strings.Contains(out, "-  size: 9\n+  size: 3\n") || strings.Contains(out, "extra") && !strings.Contains(out, "   extra: true\n") {
+				t.Errorf("drift:\n%s", out)
+			}
+		})
+	}
+}
