@@ -75,6 +75,9 @@ func TestServerSideApply(t *testing.T) {
 		if m := storedRaw(t, ns, "web", 1)["apply_method"]; m != "ssa" {
 			t.Fatalf("apply_method %v", m)
 		}
+		if out := helm4.must(t, "get", "metadata", "web", "-n", ns); !strings.Contains(out, "APPLY_METHOD: server-side apply\n") {
+			t.Errorf("helm4 get metadata:\n%s", out)
+		}
 		// auto follows the recorded ssa.
 		ours.must(t, "upgrade", "web", chart, "-n", ns, "--set", "image=nginx:2.0")
 		if got := image(t, ns, "web"); got != "nginx:2.0" {
@@ -115,6 +118,9 @@ func TestServerSideApply(t *testing.T) {
 		}
 		if m := storedRaw(t, ns, "web", 1)["apply_method"]; m != "csa" {
 			t.Fatalf("apply_method %v", m)
+		}
+		if out := helm4.must(t, "get", "metadata", "web", "-n", ns); !strings.Contains(out, "APPLY_METHOD: client-side apply\n") {
+			t.Errorf("helm4 get metadata:\n%s", out)
 		}
 		ours.must(t, "upgrade", "web", chart, "-n", ns, "--server-side=true", "--set", "replicas=3")
 		if got := managers(t, ns, "web"); !slices.Equal(got, []string{"helm/Apply"}) {
