@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -37,6 +38,10 @@ type Change struct {
 type DiffOptions struct {
 	// ShowSecrets prints Secret values instead of helm-diff's redaction.
 	ShowSecrets bool
+	// NoHooks leaves hooks out; IncludeTests adds test hooks (helm-diff's
+	// --no-hooks and --include-tests). Hooks are compared as stored and
+	// rendered, not live: they are not the release's standing objects.
+	NoHooks, IncludeTests bool
 }
 
 // DiffUpgrade is `helm diff upgrade`: what `helm upgrade` with the same
@@ -64,7 +69,7 @@ func (d *DiffUpgrade) Run(ctx context.Context, name string, ch *chart.Chart, val
 		if err != nil {
 			return nil, err
 		}
-		return d.plan(ctx, u.Cfg, "", rel, false, in.Apply.ForceConflicts)
+		return d.plan(ctx, u.Cfg, &release.Release{}, rel, false, in.Apply.ForceConflicts)
 	}
 	rel, err := u.Run(ctx, name, ch, vals)
 	if err != nil {
@@ -78,7 +83,7 @@ func (d *DiffUpgrade) Run(ctx context.Context, name string, ch *chart.Chart, val
 	if current == nil {
 		current = h[len(h)-1]
 	}
-	return d.plan(ctx, u.Cfg, current.Manifest, rel, u.Force, u.Apply.ForceConflicts)
+	return d.plan(ctx, u.Cfg, current, rel, u.Force, u.Apply.ForceConflicts)
 }
 
 // DiffRollback is `helm diff rollback RELEASE [REVISION]`.
@@ -99,11 +104,11 @@ func (d *DiffRollback) Run(ctx context.Context, name string) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.plan(ctx, r.Cfg, h[len(h)-1].Manifest, target, r.Force, r.Apply.ForceConflicts)
+	return d.plan(ctx, r.Cfg, h[len(h)-1], target, r.Force, r.Apply.ForceConflicts)
 }
 
-func (d *DiffOptions) plan(ctx context.Context, cfg *Configuration, currentManifest string, target *release.Release, force, forceConflicts bool) ([]Change, error) {
-	current, err := cfg.Kube.Build(ctx, currentManifest)
+func (d *DiffOptions) plan(ctx context.Context, cfg *Configuration, from, target *release.Release, force, forceConflicts bool) ([]Change, error) {
+	current, err := cfg.Kube.Build(ctx, from.Manifest)
 	if err != nil {
 		return nil, fmt.Errorf("unable to build kubernetes objects from current release manifest: %w", err)
 	}
@@ -122,7 +127,58 @@ func (d *DiffOptions) plan(ctx context.Context, cfg *Configuration, currentManif
 	for _, p := range planned {
 		pairs = append(pairs, pair{key: kube.Key(p.Resource), kind: p.Resource.Kind(), before: kube.Tidy(p.Live), after: kube.Tidy(p.After)})
 	}
-	return d.changes(pairs)
+	hooks, err := d.hookPairs(ctx, cfg, from, target)
+	if err != nil {
+		return nil, err
+	}
+	return d.changes(append(pairs, hooks...))
+}
+
+// hookPairs pairs the hooks of two revisions by object, as helm-diff
+// does: test hooks only with IncludeTests, none with NoHooks.
+func (d *DiffOptions) hookPairs(ctx context.Context, cfg *Configuration, a, b *release.Release) ([]pair, error) {
+	if d.NoHooks {
+		return nil, nil
+	}
+	build := func(r *release.Release) (kube.ResourceList, error) {
+		var out kube.ResourceList
+		for _, h := range r.Hooks {
+			if !d.IncludeTests && slices.Contains(h.Events, "test") {
+				continue
+			}
+			l, err := cfg.Kube.Build(ctx, h.Manifest)
+			if err != nil {
+				return nil, fmt.Errorf("unable to build kubernetes objects from hook %s: %w", h.Path, err)
+			}
+			out = append(out, l...)
+		}
+		return out, nil
+	}
+	la, err := build(a)
+	if err != nil {
+		return nil, err
+	}
+	lb, err := build(b)
+	if err != nil {
+		return nil, err
+	}
+	return manifestPairs(la, lb), nil
+}
+
+// manifestPairs pairs the objects of two manifests by identity.
+func manifestPairs(la, lb kube.ResourceList) []pair {
+	var pairs []pair
+	for _, r := range lb {
+		p := pair{key: kube.Key(r), kind: r.Kind(), after: r.Object}
+		if o := la.Get(r); o != nil {
+			p.before = o.Object
+		}
+		pairs = append(pairs, p)
+	}
+	for _, r := range la.Difference(lb) {
+		pairs = append(pairs, pair{key: kube.Key(r), kind: r.Kind(), before: r.Object})
+	}
+	return pairs
 }
 
 // DiffRevision is `helm diff revision RELEASE A [B]`: the manifests of two
@@ -165,18 +221,11 @@ func (d *DiffRevision) Run(ctx context.Context, name string, a, b int) ([]Change
 	if err != nil {
 		return nil, err
 	}
-	var pairs []pair
-	for _, r := range lb {
-		p := pair{key: kube.Key(r), kind: r.Kind(), after: r.Object}
-		if o := la.Get(r); o != nil {
-			p.before = o.Object
-		}
-		pairs = append(pairs, p)
+	hooks, err := d.hookPairs(ctx, d.Cfg, ra, rb)
+	if err != nil {
+		return nil, err
 	}
-	for _, r := range la.Difference(lb) {
-		pairs = append(pairs, pair{key: kube.Key(r), kind: r.Kind(), before: r.Object})
-	}
-	return d.changes(pairs)
+	return d.changes(append(manifestPairs(la, lb), hooks...))
 }
 
 type pair struct {

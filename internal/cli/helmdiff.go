@@ -30,6 +30,8 @@ func (f *diffFlags) bind(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVar(&f.DetailedExitCode, "detailed-exitcode", false, "return a non-zero exit code when there are changes")
 	fs.BoolVar(&f.ShowSecrets, "show-secrets", false, "do not redact secret values in the output")
+	fs.BoolVar(&f.NoHooks, "no-hooks", false, "disable diffing of hooks")
+	fs.BoolVar(&f.IncludeTests, "include-tests", false, "enable the diffing of the helm test hooks")
 	fs.IntVarP(&f.Context, "context", "C", -1, "output NUM lines of context around changes")
 	fs.StringVar(&f.Output, "output", "diff", "possible values: diff, simple. When set to simple, prints one line per changed object and a summary")
 	// The output is never colored, and it is always against the live

@@ -160,3 +160,31 @@ func TestDiffUnreleasedAndSimple(t *testing.T) {
 		t.Errorf("simple: exit %d\n%s%s", r.code, got, r.stderr)
 	}
 }
+
+// Hooks are diffed as helm-diff diffs them, stored against rendered: test
+// hooks only with --include-tests, none with --no-hooks.
+func TestDiffHooks(t *testing.T) {
+	ours, _, _ := clients(t)
+	chart := writeChart(t, "web", map[string]string{
+		"templates/hook.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-hook\n  annotations:\n    helm.sh/hook: pre-upgrade\ndata:\n  image: {{ .Values.image | quote }}\n",
+		"templates/test.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers: [{name: t, image: {{ .Values.image }}}]\n",
+	})
+	ns := cluster.Namespace(t)
+	ours.must(t, "install", "web", chart, "-n", ns)
+	simple := func(args ...string) string {
+		out := ours.must(t, append([]string{"diff", "upgrade", "web", chart, "-n", ns, "--output", "simple", "--set", "image=nginx:2.0"}, args...)...)
+		return strings.ReplaceAll(out, ns, "NS")
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "NS, web, Deployment (apps) to be changed.\nNS, web-cm, ConfigMap (v1) to be changed.\nNS, web-hook, ConfigMap (v1) to be changed.\nPlan: 0 to add, 3 to change, 0 to destroy, 0 to change ownership.\n"},
+		{[]string{"--include-tests"}, "NS, web, Deployment (apps) to be changed.\nNS, web-cm, ConfigMap (v1) to be changed.\nNS, web-hook, ConfigMap (v1) to be changed.\nNS, web-test, Pod (v1) to be changed.\nPlan: 0 to add, 4 to change, 0 to destroy, 0 to change ownership.\n"},
+		{[]string{"--no-hooks"}, "NS, web, Deployment (apps) to be changed.\nNS, web-cm, ConfigMap (v1) to be changed.\nPlan: 0 to add, 2 to change, 0 to destroy, 0 to change ownership.\n"},
+	} {
+		if got := simple(tc.args...); got != tc.want {
+			t.Errorf("%v:\n%s\nwant:\n%s", tc.args, got, tc.want)
+		}
+	}
+}
