@@ -45,6 +45,7 @@ type Install struct {
 	WaitForJobs bool
 	Timeout     time.Duration
 	Atomic      bool
+	Apply       ApplyOptions
 }
 
 func (i *Install) dryRun() bool { return i.DryRun == DryRunClient || i.DryRun == DryRunServer }
@@ -59,6 +60,10 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	}
 	if i.Render.HideSecret && !i.dryRun() {
 		return nil, ErrHideSecret
+	}
+	ssa, err := i.Apply.resolve("", "create", i.Force)
+	if err != nil {
+		return nil, err
 	}
 	client := i.DryRun == DryRunClient
 	if client {
@@ -92,15 +97,17 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 		return nil, err
 	}
 	rel.Labels = i.Labels
+	rel.ApplyMethod = applyMethod(ssa)
 	if i.dryRun() {
 		rel.SetStatus(release.StatusPendingInstall, "Dry run complete")
 		if client {
 			return rel, nil
 		}
-		if _, err := cfg.Kube.Build(ctx, rel.Manifest); err != nil && len(res.CRDs) == 0 {
+		objs, err := cfg.Kube.Build(ctx, rel.Manifest)
+		if err != nil && len(res.CRDs) == 0 {
 			return rel, err
 		}
-		return rel, nil
+		return rel, cfg.preflight(ctx, change{target: objs, create: true, ssa: ssa})
 	}
 	if i.CreateNamespace {
 		if err := i.createNamespace(ctx, ns); err != nil {
@@ -121,6 +128,13 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	if err != nil {
 		return nil, fmt.Errorf("Unable to continue with install: %w", err) //nolint:staticcheck // Helm's message
 	}
+	w := change{
+		original: adopt, target: resources, create: len(adopt) == 0, ssa: ssa, fromCSA: len(adopt) > 0,
+		forceReplace: i.Force, forceConflicts: i.Apply.ForceConflicts,
+	}
+	if err := cfg.preflight(ctx, w); err != nil {
+		return nil, err
+	}
 
 	rel.SetStatus(release.StatusPendingInstall, "Initial install underway")
 	if last != nil {
@@ -131,11 +145,7 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err
 	}
-	if len(adopt) == 0 {
-		err = cfg.Kube.Create(ctx, resources, kube.CreateOptions{})
-	} else {
-		_, err = cfg.Kube.Update(ctx, adopt, resources, kube.UpdateOptions{Force: i.Force})
-	}
+	_, err = cfg.apply(ctx, w)
 	if err == nil {
 		err = cfg.Kube.Wait(ctx, resources, waitOptions(i.Wait, i.WaitForJobs, i.Timeout, i.Atomic))
 	}

@@ -22,6 +22,7 @@ type Rollback struct {
 	WaitForJobs   bool
 	Timeout       time.Duration
 	CleanupOnFail bool
+	Apply         ApplyOptions
 }
 
 // Run restores a revision's manifest, values and chart as a new revision,
@@ -50,11 +51,15 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 	if version < 1 || prev == nil {
 		return nil, fmt.Errorf("release has no %d version", version)
 	}
+	ssa, err := r.Apply.resolve(prev.ApplyMethod, "update", r.Force)
+	if err != nil {
+		return nil, err
+	}
 	now := release.Now()
 	target := &release.Release{
 		Name: name, Namespace: current.Namespace, Chart: prev.Chart, Config: prev.Config,
 		Manifest: prev.Manifest, Hooks: prev.Hooks, Version: current.Version + 1, Labels: prev.Labels,
-		ApplyMethod: release.ApplyClientSide,
+		ApplyMethod: applyMethod(ssa),
 		Info: &release.Info{
 			FirstDeployed: current.Info.FirstDeployed, LastDeployed: now, Notes: prev.Info.Notes,
 			Status: release.StatusPendingRollback, Description: fmt.Sprintf("Rollback to %d", version),
@@ -74,10 +79,17 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 	}
 	// The target's objects were this release's: mark them so again.
 	setOwnership(targetRes, name, current.Namespace)
+	w := change{
+		original: currentRes, target: targetRes, ssa: ssa, fromCSA: true, // as Helm 4: a no-op where nothing was applied client-side
+		forceReplace: r.Force, forceConflicts: r.Apply.ForceConflicts,
+	}
+	if err := cfg.preflight(ctx, w); err != nil {
+		return nil, err
+	}
 	if err := cfg.Releases.Create(ctx, target); err != nil {
 		return nil, err
 	}
-	res, err := cfg.Kube.Update(ctx, currentRes, targetRes, kube.UpdateOptions{Force: r.Force})
+	res, err := cfg.apply(ctx, w)
 	if err != nil {
 		msg := fmt.Sprintf("Rollback %q failed: %s", name, err)
 		current.Info.Status = release.StatusFailed
@@ -85,7 +97,7 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 		cfg.record(ctx, current)
 		target.SetStatus(release.StatusFailed, msg)
 		cfg.record(ctx, target)
-		return target, r.cleanupOnFail(ctx, res.Created, err)
+		return target, r.cleanupOnFail(ctx, createdBy(res), err)
 	}
 	if err := r.wait(ctx, current, target, targetRes); err != nil {
 		return target, err

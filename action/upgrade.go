@@ -37,6 +37,7 @@ type Upgrade struct {
 	Timeout       time.Duration
 	Atomic        bool
 	CleanupOnFail bool
+	Apply         ApplyOptions
 }
 
 // ErrNoDeployed: upgrade of a release that has no deployed revision.
@@ -62,6 +63,10 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	if last.Info.Status.IsPending() {
 		return nil, ErrPending
 	}
+	ssa, err := u.Apply.resolve(last.ApplyMethod, "update", u.Force)
+	if err != nil {
+		return nil, err
+	}
 	current := deployed(h)
 	if current == nil {
 		if last.Info.Status != release.StatusFailed && last.Info.Status != release.StatusSuperseded {
@@ -83,6 +88,7 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	}
 	rel.Info.FirstDeployed = current.Info.FirstDeployed
 	rel.Labels = mergeLabels(last.Labels, u.Labels)
+	rel.ApplyMethod = applyMethod(ssa)
 	rel.SetStatus(release.StatusPendingUpgrade, "Preparing upgrade")
 
 	currentRes, err := cfg.Kube.Build(ctx, current.Manifest)
@@ -99,6 +105,16 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 		return rel, fmt.Errorf("Unable to continue with update: %w", err) //nolint:staticcheck // Helm's message
 	}
 	currentRes = append(currentRes, adopt...)
+	w := change{
+		original: currentRes, target: target, ssa: ssa, fromCSA: last.ApplyMethod != release.ApplyServerSide,
+		forceReplace: u.Force, forceConflicts: u.Apply.ForceConflicts,
+	}
+	// A server-side dry run checks what the real upgrade would.
+	if u.DryRun != DryRunClient {
+		if err := cfg.preflight(ctx, w); err != nil {
+			return rel, err
+		}
+	}
 	if u.DryRun == DryRunClient || u.DryRun == DryRunServer {
 		rel.SetStatus(release.StatusPendingUpgrade, "Dry run complete")
 		return rel, nil
@@ -106,12 +122,12 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err
 	}
-	res, err := cfg.Kube.Update(ctx, currentRes, target, kube.UpdateOptions{Force: u.Force})
+	res, err := cfg.apply(ctx, w)
 	if err == nil {
 		err = cfg.Kube.Wait(ctx, target, waitOptions(u.Wait, u.WaitForJobs, u.Timeout, u.Atomic))
 	}
 	if err != nil {
-		return u.failRelease(ctx, rel, res.Created, err)
+		return u.failRelease(ctx, rel, createdBy(res), err)
 	}
 	current.Info.Status = release.StatusSuperseded
 	cfg.record(ctx, current)

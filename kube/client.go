@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
@@ -43,6 +44,10 @@ type Client struct {
 	// Namespace is given to namespaced objects that name none.
 	Namespace string
 	Logger    *slog.Logger
+
+	// tc is the built-in types' apply schema (see apply.go), parsed once.
+	tcOnce sync.Once
+	tc     managedfields.TypeConverter
 }
 
 // New connects to the cluster of cfg. Discovery is cached in memory for

@@ -34,6 +34,7 @@ type installFlags struct {
 	// DisableOpenAPI is accepted for Helm's scripts; see bind.
 	DisableOpenAPI bool
 	waitFlags
+	Apply action.ApplyOptions
 }
 
 func (f *installFlags) renderOptions() action.RenderOptions {
@@ -147,7 +148,7 @@ func (a *Install) Run(ctx context.Context) error {
 	act := &action.Install{
 		Cfg: cfg, ReleaseName: a.Name, CreateNamespace: a.CreateNS, SkipCRDs: a.SkipCRDs,
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
-		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(),
+		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(), Apply: a.Apply,
 	}
 	act.Wait, _ = a.strategy()
 	act.WaitForJobs, act.Timeout, act.Atomic = a.WaitForJobs, a.Timeout, a.Atomic
@@ -200,6 +201,7 @@ func newInstallCmd(env *Env) *cobra.Command {
 	f.StringVar(&a.NameTemplate, "name-template", "", "specify template used to name the release")
 	f.BoolVar(&a.Replace, "replace", false, "re-use the given name, only if that name is a deleted release which remains in the history. This is unsafe in production")
 	bindForce(f, &a.Force, "force resource updates through a replacement strategy")
+	bindApplyFlags(cmd, &a.Apply, "install")
 	return cmd
 }
 
@@ -249,7 +251,7 @@ func (a *Upgrade) Run(ctx context.Context) error {
 	act := &action.Upgrade{
 		Cfg: cfg, ReuseValues: a.ReuseValues, ResetValues: a.ResetValues, ResetThenReuseValues: a.ResetThenReuseValues,
 		Force: a.Force, TakeOwnership: a.TakeOwnership, DryRun: a.DryRun, Description: a.Description, Labels: a.Labels,
-		Render: a.renderOptions(),
+		Render: a.renderOptions(), Apply: a.Apply,
 	}
 	act.Wait, _ = a.strategy()
 	act.WaitForJobs, act.Timeout, act.Atomic, act.CleanupOnFail = a.WaitForJobs, a.Timeout, a.Atomic, a.CleanupOnFail
@@ -296,5 +298,6 @@ func newUpgradeCmd(env *Env) *cobra.Command {
 	f.IntVar(&a.MaxHistory, "history-max", env.Settings.MaxHistory, "limit the maximum number of revisions saved per release. Use 0 for no limit")
 	f.BoolVar(&a.CleanupOnFail, "cleanup-on-fail", false, "allow deletion of new resources created in this upgrade when upgrade fails")
 	bindForce(f, &a.Force, "force resource updates through a replacement strategy")
+	bindApplyFlags(cmd, &a.Apply, "upgrade")
 	return cmd
 }

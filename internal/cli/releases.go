@@ -60,6 +60,7 @@ To see revision numbers, run 'helm history RELEASE'.
 	f := cmd.Flags()
 	f.BoolVar(&a.DryRun, "dry-run", false, "simulate a rollback")
 	bindForce(f, &a.Force, "force resource update through delete/recreate if needed")
+	bindApplyFlags(cmd, &a.Apply, "rollback")
 	f.IntVar(&maxHistory, "history-max", maxHistory, "limit the maximum number of revisions saved per release. Use 0 for no limit")
 	f.BoolVar(&a.CleanupOnFail, "cleanup-on-fail", false, "allow deletion of new resources created in this rollback when rollback fails")
 	wf.bindWait(f, "rollback")
@@ -302,6 +303,7 @@ func newStatusCmd(env *Env) *cobra.Command {
 		revision        int
 		format          outputFormat
 		showDescription bool
+		drift           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status RELEASE_NAME",
@@ -320,6 +322,9 @@ The status consists of:
 `,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkDrift(drift, format); err != nil {
+				return err
+			}
 			r, err := getRelease(cmd.Context(), env, args[0], revision)
 			if err != nil {
 				return err
@@ -327,10 +332,14 @@ The status consists of:
 			// Helm's status leaves the chart out of -o json|yaml.
 			shown := *r
 			shown.Chart = nil
-			return printRelease(env.Out, &shown, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug})
+			if err := printRelease(env.Out, &shown, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug}); err != nil {
+				return err
+			}
+			return printDrift(cmd.Context(), env, r, drift, format)
 		},
 	}
 	f := cmd.Flags()
+	bindDriftFlag(f, &drift)
 	f.IntVar(&revision, "revision", 0, "if set, display the status of the named release with revision")
 	f.BoolVar(&showDescription, "show-desc", false, "if set, display the description message of the named release")
 	bindOutputFlag(f, &format)

@@ -128,8 +128,9 @@ func TestHelm4FieldsKept(t *testing.T) {
 		t.Errorf("Helm 4's revision changed when ours superseded it (-before +after):\n%s", diff)
 	}
 	next := storedRaw(t, ns, "web", 4)
-	if next["apply_method"] != "csa" {
-		t.Errorf("our revision records apply_method %v, want csa", next["apply_method"])
+	// --server-side=auto, the default, keeps Helm 4's server-side apply.
+	if next["apply_method"] != "ssa" {
+		t.Errorf("our revision records apply_method %v, want ssa", next["apply_method"])
 	}
 	helm4.must(t, "rollback", "web", "3", "-n", ns)
 	if got := image(t, ns, "web"); got != "nginx:1.0" {
