@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/engine"
 	"github.com/chartd/chartd/values"
 )
@@ -45,4 +46,23 @@ func (h helmLog) Warn(n engine.LintNote) {
 // coalesce prints a warning of values coalescing or dependency processing.
 func (h helmLog) coalesce(w values.Warning) {
 	fmt.Fprintf(h.w, "%s: %s\n", valuesLogSite[w.Kind], w)
+}
+
+// skippedHook prints Helm's note on a document dropped for naming an
+// unknown hook.
+func (h helmLog) skippedHook(hookTypes string) {
+	fmt.Fprintf(h.w, "manifest_sorter.go:199: info: skipping unknown hook: %q\n", hookTypes)
+}
+
+// warnDeprecated prints Helm's warning when install, upgrade or template
+// is given a chart marked deprecated. Helm checks installability first,
+// so a library chart fails without the warning.
+func warnDeprecated(env *Env, ch *chart.Chart) {
+	if ch == nil || ch.Metadata == nil || !ch.Metadata.Deprecated {
+		return
+	}
+	switch ch.Metadata.Type {
+	case "", "application":
+		env.warn("This chart is deprecated")
+	}
 }

@@ -35,8 +35,11 @@ type installFlags struct {
 	DisableOpenAPI bool
 }
 
-func (f *installFlags) renderOptions() action.RenderOptions {
-	return action.RenderOptions{SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS, HideSecret: f.HideSecret}
+func (f *installFlags) renderOptions(env *Env) action.RenderOptions {
+	return action.RenderOptions{
+		SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS, HideSecret: f.HideSecret,
+		Coalesce: helmLog{env.Err}.coalesce, SkippedHook: helmLog{env.Err}.skippedHook,
+	}
 }
 
 // bind adds the shared flags; verb ("install" or "upgrade") picks Helm's
@@ -105,6 +108,7 @@ func (f *installFlags) chartAndValues(ctx context.Context, env *Env, ref string)
 	if err != nil {
 		return nil, nil, err
 	}
+	warnDeprecated(env, ch)
 	return ch, vals, nil
 }
 
@@ -143,7 +147,7 @@ func (a *Install) Run(ctx context.Context) error {
 	act := &action.Install{
 		Cfg: cfg, ReleaseName: a.Name, CreateNamespace: a.CreateNS, SkipCRDs: a.SkipCRDs,
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
-		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(),
+		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(a.Env),
 	}
 	rel, err := act.Run(ctx, ch, vals)
 	if err != nil {
@@ -242,7 +246,7 @@ func (a *Upgrade) Run(ctx context.Context) error {
 	act := &action.Upgrade{
 		Cfg: cfg, ReuseValues: a.ReuseValues, ResetValues: a.ResetValues, ResetThenReuseValues: a.ResetThenReuseValues,
 		Force: a.Force, TakeOwnership: a.TakeOwnership, DryRun: a.DryRun, Description: a.Description, Labels: a.Labels,
-		Render: a.renderOptions(),
+		Render: a.renderOptions(a.Env),
 	}
 	rel, err := act.Run(ctx, a.Name, ch, vals)
 	if err != nil {

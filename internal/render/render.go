@@ -105,6 +105,9 @@ type Options struct {
 	// Coalesce receives the conflicts met while coalescing values, which
 	// Helm logs on stderr; nil drops them.
 	Coalesce values.WarnFunc
+	// SkippedHook receives the helm.sh/hook annotation of each document
+	// dropped for naming an unknown hook, which Helm logs too.
+	SkippedHook func(hookTypes string)
 }
 
 // Result is a rendered release.
@@ -231,7 +234,7 @@ func (res *Result) render(ctx context.Context, ch *chart.Chart, top values.Value
 	res.Notes = notes.String()
 	res.Files = files
 	res.CRDs = crdObjects(ch)
-	res.Hooks, res.Manifests, err = releaseutil.SortManifests(files, releaseutil.InstallOrder())
+	res.Hooks, res.Manifests, err = releaseutil.SortManifestsFunc(files, releaseutil.InstallOrder(), opt.SkippedHook)
 	return err
 }
 
