@@ -3,12 +3,11 @@ package lint
 import (
 	"errors"
 	"fmt"
-	"net/mail"
-	"net/url"
 	"os"
 	"path/filepath"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/asaskevich/govalidator"
 	"sigs.k8s.io/yaml"
 
 	"github.com/chartd/chartd/chart"
@@ -115,9 +114,9 @@ func chartMaintainers(md *chart.Metadata) error {
 			return errors.New("a maintainer entry is empty")
 		case m.Name == "":
 			return errors.New("each maintainer requires a name")
-		case m.Email != "" && !isEmail(m.Email):
+		case m.Email != "" && !govalidator.IsEmail(m.Email):
 			return fmt.Errorf("invalid email '%s' for maintainer '%s'", m.Email, m.Name)
-		case m.URL != "" && !isURL(m.URL):
+		case m.URL != "" && !govalidator.IsURL(m.URL):
 			return fmt.Errorf("invalid url '%s' for maintainer '%s'", m.URL, m.Name)
 		}
 	}
@@ -126,7 +125,7 @@ func chartMaintainers(md *chart.Metadata) error {
 
 func chartSources(md *chart.Metadata) error {
 	for _, s := range md.Sources {
-		if s == "" || !isURL(s) {
+		if s == "" || !govalidator.IsRequestURL(s) {
 			return fmt.Errorf("invalid source URL '%s'", s)
 		}
 	}
@@ -141,7 +140,7 @@ func chartIconPresent(md *chart.Metadata) error {
 }
 
 func chartIconURL(md *chart.Metadata) error {
-	if md.Icon != "" && !isURL(md.Icon) {
+	if md.Icon != "" && !govalidator.IsRequestURL(md.Icon) {
 		return fmt.Errorf("invalid icon URL '%s'", md.Icon)
 	}
 	return nil
@@ -161,12 +160,3 @@ func chartDependencies(md *chart.Metadata) error {
 	return nil
 }
 
-func isEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s
-}
-
-func isURL(s string) bool {
-	u, err := url.ParseRequestURI(s)
-	return err == nil && u.Scheme != ""
-}
