@@ -159,4 +159,3 @@ func chartDependencies(md *chart.Metadata) error {
 	}
 	return nil
 }
-
