@@ -26,6 +26,7 @@ var lintExtra = [][]string{
 	{"webapp-tgz", "--with-subcharts"},
 	{"webapp-tgz", "--with-subcharts", "--quiet"},
 	{"no-selector", "--quiet"},
+	{"depwarn", "--set", "sub.cfg.a=1"},
 	{"typeconflict", "--with-subcharts", "--set", "sub.config.level=debug"},
 	{"typeconflict", "--set", "top.table=flat"},
 	{"schema-fail", "--set", "replicas=3"},

@@ -19,6 +19,8 @@ var templateWarnCases = [][]string{
 	{"deprecated-chart", "--set", "a.b=c"},
 	{"subcharts", "--set", "global=flat"},
 	{"conditions", "--set", "tags.x=notbool"},
+	{"depwarn", "--set", "sub.cfg.a=1"},
+	{"depwarn", "--set", "tags.t=true,on=false"},
 }
 
 // TestTemplateWarningsMatchHelm: `helm template` prints Helm's warnings
