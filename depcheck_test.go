@@ -36,7 +36,7 @@ type rule struct {
 // client is the Helm-compatible client: it shares index, provenance, the
 // chart loader and Helm's OCI layout with chartd, and nothing else.
 var client = mod(
-	"cmd/helm", "internal/cli/...", "chart/...", "engine/...", "values/...", "repo/...", "registry/...", "internal/render/...",
+	"cmd/helm", "internal/cli/...", "chart/...", "engine/...", "values/...", "lint/...", "repo/...", "registry/...", "internal/render/...",
 	"action/...", "kube/...", "release/...", "downloader/...",
 )
 

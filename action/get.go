@@ -12,6 +12,9 @@ type Get struct {
 	Cfg *Configuration
 	// Version is --revision; 0 means the newest.
 	Version int
+	// Coalesce receives the values conflicts of `get values --all`,
+	// which Helm logs; nil drops them.
+	Coalesce values.WarnFunc
 }
 
 // Run returns the revision.
@@ -39,7 +42,7 @@ func (g *Get) Values(ctx context.Context, name string, all bool) (map[string]any
 	if r.Chart == nil {
 		return r.Config, nil
 	}
-	v, err := values.CoalesceValues(r.Chart, r.Config)
+	v, err := values.Coalescer{Warn: g.Coalesce}.CoalesceValues(r.Chart, r.Config)
 	if err != nil {
 		return nil, err
 	}

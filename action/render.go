@@ -41,6 +41,10 @@ type RenderOptions struct {
 	EnableDNS bool
 	// HideSecret leaves Secrets out of the manifest (dry runs only).
 	HideSecret bool
+	// Coalesce receives the values conflicts Helm logs; nil drops them.
+	Coalesce values.WarnFunc
+	// SkippedHook receives the annotations of unknown hooks Helm logs.
+	SkippedHook func(hookTypes string)
 }
 
 // ErrHideSecret: --hide-secret without a dry run.
@@ -51,6 +55,7 @@ func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals
 	opt := render.Options{
 		ReleaseName: name, Namespace: namespace, Revision: revision, IsUpgrade: upgrade,
 		Capabilities: caps, SkipSchemaValidation: ro.SkipSchemaValidation, SubNotes: ro.SubNotes, EnableDNS: ro.EnableDNS,
+		Coalesce: ro.Coalesce, SkippedHook: ro.SkippedHook,
 	}
 	// lookup reads the cluster, except in a client-side dry run (no cluster).
 	if c.Kube != nil {

@@ -146,12 +146,14 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 // --reset-then-reuse-values as Helm 3 does; with none of them and no new
 // values, the previous values are kept.
 func (u *Upgrade) reuseValues(ch *chart.Chart, current *release.Release, vals values.Values) (values.Values, error) {
+	// Helm logs the type conflicts of these coalesces too.
+	co := values.Coalescer{Warn: u.Render.Coalesce}
 	switch {
 	case u.ResetValues:
 		return vals, nil
 	case u.ReuseValues:
 		if current.Chart != nil {
-			old, err := values.CoalesceValues(current.Chart, current.Config)
+			old, err := co.CoalesceValues(current.Chart, current.Config)
 			if err != nil {
 				return nil, fmt.Errorf("failed to rebuild old values: %w", err)
 			}
@@ -159,9 +161,9 @@ func (u *Upgrade) reuseValues(ch *chart.Chart, current *release.Release, vals va
 			// new chart's: what --reuse-values means in Helm 3.
 			ch.Values = old
 		}
-		return values.CoalesceTables(vals, current.Config), nil
+		return co.CoalesceTables(vals, current.Config), nil
 	case u.ResetThenReuseValues:
-		return values.CoalesceTables(vals, current.Config), nil
+		return co.CoalesceTables(vals, current.Config), nil
 	case len(vals) == 0 && len(current.Config) > 0:
 		u.Cfg.Logger.Debug("reusing the old release's values")
 		return current.Config, nil

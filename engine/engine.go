@@ -27,7 +27,34 @@ type Lookup interface {
 
 // Warner receives the messages Helm logs while rendering in lint mode.
 type Warner interface {
-	Warnf(format string, args ...interface{})
+	Warn(n LintNote)
+}
+
+// LintNoteKind tells which lint-mode branch of required or fail spoke.
+// Helm logs each from its own source line, and users' scripts see that
+// line in the prefix, so the kinds are kept apart.
+type LintNoteKind int
+
+// The lint-mode notes.
+const (
+	NoteRequiredNil   LintNoteKind = iota + 1 // required got nil
+	NoteRequiredEmpty                         // required got ""
+	NoteFail                                  // fail was called
+)
+
+// LintNote is a required or fail call that lint mode let pass.
+type LintNote struct {
+	Kind LintNoteKind
+	// Text is the message given to required or fail.
+	Text string
+}
+
+// String is the message as Helm logs it (without its log prefix).
+func (n LintNote) String() string {
+	if n.Kind == NoteFail {
+		return "[INFO] Fail: " + n.Text
+	}
+	return "[INFO] Missing required value: " + n.Text
 }
 
 // Engine renders templates. The zero value renders like `helm template`:
@@ -198,18 +225,21 @@ func (st *renderState) funcMap(t *template.Template) template.FuncMap {
 	f["include"] = st.include(t)
 	f["tpl"] = st.tpl(t)
 	f["required"] = func(warn string, val interface{}) (interface{}, error) {
-		if s, isStr := val.(string); val == nil || (isStr && s == "") {
-			if st.e.LintMode {
-				st.warnf("[INFO] Missing required value: %s", warn)
-				return "", nil
-			}
-			return val, errors.New(warnStart + warn + warnEnd)
+		kind := NoteRequiredNil
+		if s, isStr := val.(string); isStr && s == "" {
+			kind = NoteRequiredEmpty
+		} else if val != nil {
+			return val, nil
 		}
-		return val, nil
+		if st.e.LintMode {
+			st.note(LintNote{Kind: kind, Text: warn})
+			return "", nil
+		}
+		return val, errors.New(warnStart + warn + warnEnd)
 	}
 	f["fail"] = func(msg string) (string, error) {
 		if st.e.LintMode {
-			st.warnf("[INFO] Fail: %s", msg)
+			st.note(LintNote{Kind: NoteFail, Text: msg})
 			return "", nil
 		}
 		return "", errors.New(warnStart + msg + warnEnd)
@@ -225,9 +255,9 @@ func (st *renderState) funcMap(t *template.Template) template.FuncMap {
 	return f
 }
 
-func (st *renderState) warnf(format string, args ...interface{}) {
+func (st *renderState) note(n LintNote) {
 	if st.e.Warn != nil {
-		st.e.Warn.Warnf(format, args...)
+		st.e.Warn.Warn(n)
 	}
 }
 

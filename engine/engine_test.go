@@ -157,21 +157,21 @@ func TestLookup(t *testing.T) {
 
 type warnings []string
 
-func (w *warnings) Warnf(format string, args ...interface{}) {
-	*w = append(*w, fmt.Sprintf(format, args...))
+func (w *warnings) Warn(n LintNote) {
+	*w = append(*w, fmt.Sprintf("%d %s", n.Kind, n))
 }
 
 func TestLintMode(t *testing.T) {
-	c := tplChart("c", nil, map[string]string{"templates/t.yaml": `a{{ required "need x" .Values.x }}{{ fail "f" }}b`})
+	c := tplChart("c", nil, map[string]string{"templates/t.yaml": `a{{ required "need x" .Values.x }}{{ required "need e" "" }}{{ required "have" "y" }}{{ fail "f" }}b`})
 	var w warnings
 	got, err := Engine{LintMode: true, Warn: &w}.Render(context.Background(), c, topValues(t, c, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got["c/templates/t.yaml"] != "ab" {
+	if got["c/templates/t.yaml"] != "ayb" {
 		t.Errorf("got %q", got["c/templates/t.yaml"])
 	}
-	if diff := cmp.Diff(warnings{"[INFO] Missing required value: need x", "[INFO] Fail: f"}, w); diff != "" {
+	if diff := cmp.Diff(warnings{"1 [INFO] Missing required value: need x", "2 [INFO] Missing required value: need e", "3 [INFO] Fail: f"}, w); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }

@@ -85,7 +85,7 @@ func newGetValuesCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		v, err := (&action.Get{Cfg: cfg, Version: *rev}).Values(cmd.Context(), args[0], all)
+		v, err := (&action.Get{Cfg: cfg, Version: *rev, Coalesce: helmLog{env.Err}.coalesce}).Values(cmd.Context(), args[0], all)
 		if err != nil {
 			return err
 		}

@@ -37,8 +37,11 @@ type installFlags struct {
 	Apply action.ApplyOptions
 }
 
-func (f *installFlags) renderOptions() action.RenderOptions {
-	return action.RenderOptions{SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS, HideSecret: f.HideSecret}
+func (f *installFlags) renderOptions(env *Env) action.RenderOptions {
+	return action.RenderOptions{
+		SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS, HideSecret: f.HideSecret,
+		Coalesce: helmLog{env.Err}.coalesce, SkippedHook: helmLog{env.Err}.skippedHook,
+	}
 }
 
 // bind adds the shared flags; verb ("install" or "upgrade") picks Helm's
@@ -110,6 +113,7 @@ func (f *installFlags) chartAndValues(ctx context.Context, env *Env, ref string)
 	if err != nil {
 		return nil, nil, err
 	}
+	warnDeprecated(env, ch)
 	return ch, vals, nil
 }
 
@@ -148,7 +152,7 @@ func (a *Install) Run(ctx context.Context) error {
 	act := &action.Install{
 		Cfg: cfg, ReleaseName: a.Name, CreateNamespace: a.CreateNS, SkipCRDs: a.SkipCRDs,
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
-		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(), Apply: a.Apply,
+		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(a.Env), Apply: a.Apply,
 	}
 	act.Wait, _ = a.strategy()
 	act.WaitForJobs, act.Timeout, act.Atomic = a.WaitForJobs, a.Timeout, a.Atomic
@@ -251,7 +255,7 @@ func (a *Upgrade) Run(ctx context.Context) error {
 	act := &action.Upgrade{
 		Cfg: cfg, ReuseValues: a.ReuseValues, ResetValues: a.ResetValues, ResetThenReuseValues: a.ResetThenReuseValues,
 		Force: a.Force, TakeOwnership: a.TakeOwnership, DryRun: a.DryRun, Description: a.Description, Labels: a.Labels,
-		Render: a.renderOptions(), Apply: a.Apply,
+		Render: a.renderOptions(a.Env), Apply: a.Apply,
 	}
 	act.Wait, _ = a.strategy()
 	act.WaitForJobs, act.Timeout, act.Atomic, act.CleanupOnFail = a.WaitForJobs, a.Timeout, a.Atomic, a.CleanupOnFail

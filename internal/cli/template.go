@@ -116,9 +116,11 @@ func (a *Template) Run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	warnDeprecated(a.Env, ch)
 	opt := render.Options{
 		ReleaseName: name, Namespace: a.Env.Settings.NamespaceOrDefault(), IsUpgrade: a.IsUpgrade,
 		APIVersions: a.APIVersions, SkipSchemaValidation: a.SkipSchema, SubNotes: a.SubNotes, EnableDNS: a.EnableDNS,
+		Coalesce: helmLog{a.Env.Err}.coalesce, SkippedHook: helmLog{a.Env.Err}.skippedHook,
 	}
 	if a.KubeVersion != "" {
 		kv, err := engine.ParseKubeVersion(a.KubeVersion)

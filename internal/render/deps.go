@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -78,11 +79,13 @@ func copyTree(c *chart.Chart) *chart.Chart {
 // become copies named after the alias, tags and conditions disable
 // subcharts, and import-values copy subchart values into parents. The tree
 // is modified in place.
-func ProcessDependencies(c *chart.Chart, v values.Values) error {
-	if err := processEnabled(c, v, ""); err != nil {
+// Coalescing conflicts go to co's Warn, once per coalesce as Helm logs
+// them.
+func ProcessDependencies(c *chart.Chart, v values.Values, co values.Coalescer) error {
+	if err := processEnabled(c, v, "", co); err != nil {
 		return err
 	}
-	return processImportValues(c)
+	return processImportValues(c, co)
 }
 
 func aliasDependency(charts []*chart.Chart, dep *chart.Dependency) *chart.Chart {
@@ -104,7 +107,7 @@ func aliasDependency(charts []*chart.Chart, dep *chart.Dependency) *chart.Chart 
 // processEnabled prunes disabled subcharts, recursively. Conditions are
 // dotted paths looked up under path (the subchart's position), tags under
 // the top-level "tags" table.
-func processEnabled(c *chart.Chart, v map[string]interface{}, path string) error {
+func processEnabled(c *chart.Chart, v map[string]interface{}, path string, co values.Coalescer) error {
 	if c.Metadata.Dependencies == nil {
 		return nil
 	}
@@ -138,12 +141,12 @@ outer:
 			r.Enabled = true
 		}
 	}
-	cvals, err := values.CoalesceValues(c, v)
+	cvals, err := co.CoalesceValues(c, v)
 	if err != nil {
 		return err
 	}
-	processTags(c.Metadata.Dependencies, cvals)
-	processConditions(c.Metadata.Dependencies, cvals, path)
+	processTags(c.Metadata.Dependencies, cvals, co)
+	processConditions(c.Metadata.Dependencies, cvals, path, co)
 
 	disabled := map[string]bool{}
 	for _, r := range c.Metadata.Dependencies {
@@ -164,7 +167,7 @@ outer:
 		}
 	}
 	for _, d := range keep {
-		if err := processEnabled(d, cvals, path+d.Metadata.Name+"."); err != nil {
+		if err := processEnabled(d, cvals, path+d.Metadata.Name+".", co); err != nil {
 			return err
 		}
 	}
@@ -176,7 +179,7 @@ outer:
 }
 
 // processConditions: the first condition path that holds a bool decides.
-func processConditions(reqs []*chart.Dependency, cvals values.Values, path string) {
+func processConditions(reqs []*chart.Dependency, cvals values.Values, path string, co values.Coalescer) {
 	for _, r := range reqs {
 		if r == nil {
 			continue
@@ -185,18 +188,22 @@ func processConditions(reqs []*chart.Dependency, cvals values.Values, path strin
 			if cond == "" {
 				continue
 			}
-			if v, err := cvals.PathValue(path + cond); err == nil {
+			v, err := cvals.PathValue(path + cond)
+			if err == nil {
 				if b, ok := v.(bool); ok {
 					r.Enabled = b
 					break
 				}
+				co.Warning(values.Warning{Kind: values.WarnConditionNotBool, Key: cond, Value: r.Name})
+			} else if !errors.Is(err, values.ErrNoValue) {
+				co.Warning(values.Warning{Kind: values.WarnConditionPath, Value: err})
 			}
 		}
 	}
 }
 
 // processTags: any true tag enables, otherwise any false tag disables.
-func processTags(reqs []*chart.Dependency, cvals values.Values) {
+func processTags(reqs []*chart.Dependency, cvals values.Values, co values.Coalescer) {
 	vt, err := cvals.Table("tags")
 	if err != nil {
 		return
@@ -207,12 +214,16 @@ func processTags(reqs []*chart.Dependency, cvals values.Values) {
 		}
 		var hasTrue, hasFalse bool
 		for _, k := range r.Tags {
-			if b, ok := vt[k].(bool); ok {
-				if b {
-					hasTrue = true
-				} else {
-					hasFalse = true
-				}
+			x, ok := vt[k]
+			if !ok {
+				continue
+			}
+			if b, ok := x.(bool); !ok {
+				co.Warning(values.Warning{Kind: values.WarnTagNotBool, Key: k, Value: r.Name})
+			} else if b {
+				hasTrue = true
+			} else {
+				hasFalse = true
 			}
 		}
 		if !hasTrue && hasFalse {
@@ -223,24 +234,24 @@ func processTags(reqs []*chart.Dependency, cvals values.Values) {
 	}
 }
 
-func processImportValues(c *chart.Chart) error {
+func processImportValues(c *chart.Chart, co values.Coalescer) error {
 	for _, d := range c.Dependencies() {
-		if err := processImportValues(d); err != nil {
+		if err := processImportValues(d, co); err != nil {
 			return err
 		}
 	}
-	return importValues(c)
+	return importValues(c, co)
 }
 
 // importValues copies subchart values into the parent: the map form
 // {child: path, parent: path} copies a table, the string form copies the
 // child's exports.<name> table to the parent's top level. Parent values
 // win over imported ones.
-func importValues(c *chart.Chart) error {
+func importValues(c *chart.Chart, co values.Coalescer) error {
 	if c.Metadata.Dependencies == nil {
 		return nil
 	}
-	cvals, err := values.MergeChartValues(c, nil)
+	cvals, err := co.MergeChartValues(c, nil)
 	if err != nil {
 		return err
 	}
@@ -258,22 +269,24 @@ func importValues(c *chart.Chart) error {
 				out = append(out, map[string]string{"child": child, "parent": parent})
 				vv, err := cvals.Table(r.Name + "." + child)
 				if err != nil {
+					co.Warning(values.Warning{Kind: values.WarnImportMissingTable, Key: r.Name, Value: err})
 					continue
 				}
-				b = values.MergeTables(b, pathToMap(parent, vv.AsMap()))
+				b = co.MergeTables(b, pathToMap(parent, vv.AsMap()))
 			case string:
 				child := "exports." + iv
 				out = append(out, map[string]string{"child": child, "parent": "."})
 				vm, err := cvals.Table(r.Name + "." + child)
 				if err != nil {
+					co.Warning(values.Warning{Kind: values.WarnImportMissingExports, Value: err})
 					continue
 				}
-				b = values.MergeTables(b, vm.AsMap())
+				b = co.MergeTables(b, vm.AsMap())
 			}
 		}
 		r.ImportValues = out
 	}
-	c.Values = values.MergeTables(values.Copy(cvals), b)
+	c.Values = co.MergeTables(values.Copy(cvals), b)
 	return nil
 }
 

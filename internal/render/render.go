@@ -102,6 +102,12 @@ type Options struct {
 	EnableDNS bool
 	// Lookup backs the lookup function; nil renders without a cluster.
 	Lookup engine.Lookup
+	// Coalesce receives the conflicts met while coalescing values, which
+	// Helm logs on stderr; nil drops them.
+	Coalesce values.WarnFunc
+	// SkippedHook receives the helm.sh/hook annotation of each document
+	// dropped for naming an unknown hook, which Helm logs too.
+	SkippedHook func(hookTypes string)
 }
 
 // Result is a rendered release.
@@ -185,11 +191,12 @@ func Template(ctx context.Context, ch *chart.Chart, vals values.Values, opt Opti
 	if vals == nil {
 		vals = values.Values{}
 	}
-	if err := ProcessDependencies(ch, vals); err != nil {
+	co := values.Coalescer{Warn: opt.Coalesce}
+	if err := ProcessDependencies(ch, vals, co); err != nil {
 		return nil, err
 	}
 	caps := capabilities(opt)
-	top, err := ToRenderValues(ch, vals, releaseOptions(opt), caps, opt.SkipSchemaValidation)
+	top, err := ToRenderValues(ch, vals, releaseOptions(opt), caps, opt.SkipSchemaValidation, co)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +234,7 @@ func (res *Result) render(ctx context.Context, ch *chart.Chart, top values.Value
 	res.Notes = notes.String()
 	res.Files = files
 	res.CRDs = crdObjects(ch)
-	res.Hooks, res.Manifests, err = releaseutil.SortManifests(files, releaseutil.InstallOrder())
+	res.Hooks, res.Manifests, err = releaseutil.SortManifestsFunc(files, releaseutil.InstallOrder(), opt.SkippedHook)
 	return err
 }
 
@@ -311,7 +318,7 @@ func releaseOptions(opt Options) ReleaseOptions {
 // ToRenderValues builds the top-level template data: .Values (user values
 // coalesced with the chart tree's defaults, validated against the
 // schemas unless skipSchema), .Release, .Chart and .Capabilities.
-func ToRenderValues(ch *chart.Chart, vals map[string]interface{}, rel ReleaseOptions, caps *engine.Capabilities, skipSchema bool) (values.Values, error) {
+func ToRenderValues(ch *chart.Chart, vals map[string]interface{}, rel ReleaseOptions, caps *engine.Capabilities, skipSchema bool, co values.Coalescer) (values.Values, error) {
 	if caps == nil {
 		caps = engine.DefaultCapabilities()
 	}
@@ -327,7 +334,7 @@ func ToRenderValues(ch *chart.Chart, vals map[string]interface{}, rel ReleaseOpt
 			"Service":   "Helm",
 		},
 	}
-	vs, err := values.CoalesceValues(ch, vals)
+	vs, err := co.CoalesceValues(ch, vals)
 	if err != nil {
 		return top, err
 	}

@@ -52,7 +52,7 @@ func TestProcessDependencies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := mk()
-			if err := render.ProcessDependencies(p, tt.vals); err != nil {
+			if err := render.ProcessDependencies(p, tt.vals, values.Coalescer{}); err != nil {
 				t.Fatal(err)
 			}
 			var names []string

@@ -126,6 +126,13 @@ func SplitManifests(s string) []string {
 // ties). Partials and blank outputs are skipped. A document that is not
 // valid YAML is an error naming its template.
 func SortManifests(files map[string]string, order []string) ([]*Hook, []Manifest, error) {
+	return SortManifestsFunc(files, order, nil)
+}
+
+// SortManifestsFunc is SortManifests calling skipped (if not nil) with the
+// helm.sh/hook annotation of each document it drops for naming an unknown
+// hook event; Helm logs those.
+func SortManifestsFunc(files map[string]string, order []string, skipped func(hookTypes string)) ([]*Hook, []Manifest, error) {
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
@@ -155,6 +162,8 @@ func SortManifests(files map[string]string, order []string) ([]*Hook, []Manifest
 			}
 			if h := newHook(name, doc, &head, hookTypes); h != nil {
 				hooks = append(hooks, h)
+			} else if skipped != nil {
+				skipped(hookTypes)
 			}
 		}
 	}

@@ -1,0 +1,5 @@
+{{- define "common.errors.upgrade.passwords.empty" -}}
+{{- if and .validationErrors .context.Release.IsUpgrade -}}
+{{- fail (join "\n" .validationErrors) -}}
+{{- end -}}
+{{- end -}}
