@@ -22,10 +22,13 @@ func flagsSection(help string) string {
 // shorthands, types, defaults and help texts, and the same global flags.
 func TestFlagsMatchHelm(t *testing.T) {
 	h := newHarness(t)
-	// Flags we add to `push` for ChartMuseum-API repositories.
-	extra := map[string][]string{"push": {"--context-path", "--force", "--timeout"}}
+	// Flags we add: to `push` for ChartMuseum-API repositories, to `repo
+	// add` for OCI repositories, and a deadline for `search hub`.
+	extra := map[string][]string{
+		"push": {"--context-path", "--force", "--timeout"}, "repo add": {"--plain-http"}, "search hub": {"--timeout"},
+	}
 	for _, c := range []string{
-		"repo add", "repo update", "repo list", "repo remove", "repo index", "search repo", "pull", "push",
+		"repo add", "repo update", "repo list", "repo remove", "repo index", "search repo", "search hub", "pull", "push",
 		"registry login", "registry logout", "create", "package", "show chart", "show values", "show all",
 		"verify", "env", "version", "completion bash", "completion zsh", "template",
 	} {
