@@ -435,3 +435,21 @@ func TestServerSideSwitchHelm3Release(t *testing.T) {
 		t.Errorf("Helm 3 upgrade after the switch: replicas %d", got)
 	}
 }
+
+// upgrade --install passes --server-side to the install it turns into;
+// without it (auto, nothing recorded) the install is client-side.
+func TestServerSideUpgradeInstall(t *testing.T) {
+	ours, _, _ := clients(t)
+	chart := writeChart(t, "web", nil)
+	for flag, want := range map[string]string{"--server-side": "ssa", "--server-side=auto": "csa"} {
+		ns := cluster.Namespace(t)
+		ours.must(t, "upgrade", "--install", "web", chart, "-n", ns, flag)
+		if m := storedRaw(t, ns, "web", 1)["apply_method"]; m != want {
+			t.Errorf("%s: apply_method %v, want %s", flag, m, want)
+		}
+		wantManager := map[string]string{"ssa": "helm/Apply", "csa": "helm/Update"}[want]
+		if got := managers(t, ns, "web"); !slices.Equal(got, []string{wantManager}) {
+			t.Errorf("%s: managers %v", flag, got)
+		}
+	}
+}
