@@ -27,9 +27,10 @@ const (
 // Change is one object that differs.
 type Change struct {
 	// Key is helm-diff's "namespace, name, Kind (group)".
-	Key  string
-	Kind string
-	Type string
+	Key             string
+	API, Kind       string
+	Namespace, Name string
+	Type            string
 	// Before and After are the object as YAML, "" where it is absent.
 	Before, After string
 }
@@ -125,7 +126,7 @@ func (d *DiffOptions) plan(ctx context.Context, cfg *Configuration, from, target
 	}
 	var pairs []pair
 	for _, p := range planned {
-		pairs = append(pairs, pair{key: kube.Key(p.Resource), kind: p.Resource.Kind(), before: kube.Tidy(p.Live), after: kube.Tidy(p.After)})
+		pairs = append(pairs, pair{r: p.Resource, before: kube.Tidy(p.Live), after: kube.Tidy(p.After)})
 	}
 	hooks, err := d.hookPairs(ctx, cfg, from, target)
 	if err != nil {
@@ -169,14 +170,14 @@ func (d *DiffOptions) hookPairs(ctx context.Context, cfg *Configuration, a, b *r
 func manifestPairs(la, lb kube.ResourceList) []pair {
 	var pairs []pair
 	for _, r := range lb {
-		p := pair{key: kube.Key(r), kind: r.Kind(), after: r.Object}
+		p := pair{r: r, after: r.Object}
 		if o := la.Get(r); o != nil {
 			p.before = o.Object
 		}
 		pairs = append(pairs, p)
 	}
 	for _, r := range la.Difference(lb) {
-		pairs = append(pairs, pair{key: kube.Key(r), kind: r.Kind(), before: r.Object})
+		pairs = append(pairs, pair{r: r, before: r.Object})
 	}
 	return pairs
 }
@@ -229,7 +230,7 @@ func (d *DiffRevision) Run(ctx context.Context, name string, a, b int) ([]Change
 }
 
 type pair struct {
-	key, kind     string
+	r             *kube.Resource
 	before, after *unstructured.Unstructured
 }
 
@@ -238,7 +239,7 @@ type pair struct {
 func (d *DiffOptions) changes(pairs []pair) ([]Change, error) {
 	var out []Change
 	for _, p := range pairs {
-		if !d.ShowSecrets && p.kind == "Secret" {
+		if !d.ShowSecrets && p.r.Kind() == "Secret" {
 			p.before, p.after = redact(p.before, p.after)
 		}
 		before, err := toYAML(p.before)
@@ -252,7 +253,10 @@ func (d *DiffOptions) changes(pairs []pair) ([]Change, error) {
 		if before == after {
 			continue
 		}
-		c := Change{Key: p.key, Kind: p.kind, Type: ChangeModify, Before: before, After: after}
+		c := Change{
+			Key: kube.Key(p.r), API: kube.APIGroup(p.r), Kind: p.r.Kind(), Namespace: p.r.Namespace(), Name: p.r.Name(),
+			Type: ChangeModify, Before: before, After: after,
+		}
 		switch {
 		case p.before == nil:
 			c.Type = ChangeAdd

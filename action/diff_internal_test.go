@@ -2,10 +2,16 @@ package action
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/chartd/chartd/kube"
 )
 
 func u(t *testing.T, s string) *unstructured.Unstructured {
@@ -37,9 +43,25 @@ func TestChanges(t *testing.T) {
 	}
 	var in []pair
 	for _, p := range pairs {
-		in = append(in, pair{key: p.key, kind: p.kind, before: u(t, p.before), after: u(t, p.after)})
+		// The key's name and kind name the object; its content is the pair's.
+		var ns, name, kind string
+		if _, err := fmt.Sscanf(strings.NewReplacer(",", " ").Replace(p.key), "%s %s %s", &ns, &name, &kind); err != nil {
+			t.Fatal(err)
+		}
+		obj := &unstructured.Unstructured{Object: map[string]any{}}
+		obj.SetAPIVersion("v1")
+		obj.SetNamespace(ns)
+		obj.SetName(name)
+		r := &kube.Resource{Object: obj, Mapping: &meta.RESTMapping{GroupVersionKind: schema.GroupVersionKind{Version: "v1", Kind: kind}}}
+		in = append(in, pair{r: r, before: u(t, p.before), after: u(t, p.after)})
 	}
 	type row struct{ Key, Type, Before, After string }
+	// The parts scripts read (helm-diff's --output json) match the key.
+	check := func(c Change) {
+		if want := fmt.Sprintf("%s, %s, %s (%s)", c.Namespace, c.Name, c.Kind, c.API); c.Key != want {
+			t.Errorf("key %q, parts say %q", c.Key, want)
+		}
+	}
 	run := func(show bool) []row {
 		d := &DiffOptions{ShowSecrets: show}
 		got, err := d.changes(in)
@@ -48,6 +70,7 @@ func TestChanges(t *testing.T) {
 		}
 		var out []row
 		for _, c := range got {
+			check(c)
 			out = append(out, row{c.Key, c.Type, c.Before, c.After})
 		}
 		return out

@@ -43,7 +43,7 @@ func (d *Drift) Run(ctx context.Context, rel *release.Release) ([]Change, error)
 	}
 	var pairs []pair
 	for _, p := range planned {
-		pairs = append(pairs, pair{key: kube.Key(p.Resource), kind: p.Resource.Kind(), before: kube.Tidy(p.Live), after: kube.Tidy(p.After)})
+		pairs = append(pairs, pair{r: p.Resource, before: kube.Tidy(p.Live), after: kube.Tidy(p.After)})
 	}
 	changes, err := d.changes(pairs)
 	for i := range changes {

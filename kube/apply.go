@@ -51,14 +51,16 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
-	where := r2s(p.Resource)
+	where := nsName(p.Resource)
 	if p.Field != "" {
 		return fmt.Sprintf("%s: %s: %s", where, p.Field, p.Message)
 	}
 	return fmt.Sprintf("%s: %s", where, p.Message)
 }
 
-func r2s(r *Resource) string {
+// nsName names an object as Kind namespace/name (Kind "name" when
+// cluster-scoped).
+func nsName(r *Resource) string {
 	if r.Namespace() == "" {
 		return fmt.Sprintf("%s %q", r.Kind(), r.Name())
 	}

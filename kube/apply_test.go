@@ -1,10 +1,13 @@
 package kube
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -95,4 +98,33 @@ func TestMayConflict(t *testing.T) {
 			}
 		})
 	}
+}
+
+// DuplicateKeys and mayConflict read whatever a chart renders and whatever
+// managedFields the cluster holds; neither may panic, and an object the
+// schema refuses for duplicates is always reported.
+func FuzzDuplicateKeys(f *testing.F) {
+	for _, s := range []string{
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"a","env":[{"name":"X"},{"name":"X"}]}]}}`,
+		`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"template":{"spec":{"containers":[{"name":"a"},{"name":"a"}]}}}}`,
+		`{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"},"spec":{"ports":[{"port":"x"}]}}`,
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","managedFields":[{"manager":"m","fieldsV1":{"f:data":{}}}]},"data":{"a":1}}`,
+		`{"apiVersion":"x.io/v1","kind":"W","metadata":{"name":"w"}}`,
+	} {
+		f.Add(s)
+	}
+	c := &Client{}
+	f.Fuzz(func(t *testing.T, s string) {
+		var m map[string]any
+		if json.Unmarshal([]byte(s), &m) != nil {
+			return
+		}
+		r := &Resource{Object: &unstructured.Unstructured{Object: m}, Mapping: &meta.RESTMapping{}}
+		for _, p := range c.DuplicateKeys(ResourceList{r}) {
+			if !strings.Contains(p.Message, "duplicate entries") {
+				t.Errorf("reported %q", p.Message)
+			}
+		}
+		c.mayConflict(r, r.Object, false)
+	})
 }

@@ -168,9 +168,15 @@ func Tidy(u *unstructured.Unstructured) *unstructured.Unstructured {
 // the group being the apiVersion without its version ("v1" for the core
 // group), so reports and scripts read the same.
 func Key(r *Resource) string {
+	return fmt.Sprintf("%s, %s, %s (%s)", r.Namespace(), r.Name(), r.Kind(), APIGroup(r))
+}
+
+// APIGroup is the object's apiVersion without its version, as helm-diff
+// reports it: "apps", or "v1" for the core group.
+func APIGroup(r *Resource) string {
 	api := r.Object.GetAPIVersion()
 	if i := strings.LastIndex(api, "/"); i >= 0 {
 		api = api[:i]
 	}
-	return fmt.Sprintf("%s, %s, %s (%s)", r.Namespace(), r.Name(), r.Kind(), api)
+	return api
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -33,7 +34,7 @@ func (f *diffFlags) bind(cmd *cobra.Command) {
 	fs.BoolVar(&f.NoHooks, "no-hooks", false, "disable diffing of hooks")
 	fs.BoolVar(&f.IncludeTests, "include-tests", false, "enable the diffing of the helm test hooks")
 	fs.IntVarP(&f.Context, "context", "C", -1, "output NUM lines of context around changes")
-	fs.StringVar(&f.Output, "output", "diff", "possible values: diff, simple. When set to simple, prints one line per changed object and a summary")
+	fs.StringVar(&f.Output, "output", "diff", "possible values: diff, simple, json. simple prints one line per changed object and a summary; json prints helm-diff's array of {api, kind, namespace, name, change}")
 	// The output is never colored, and it is always against the live
 	// objects (what helm-diff's --three-way-merge asks for).
 	fs.BoolVar(&f.noColor, "no-color", false, "accepted for helm-diff's scripts: the output is never colored")
@@ -41,8 +42,8 @@ func (f *diffFlags) bind(cmd *cobra.Command) {
 }
 
 func (f *diffFlags) validate() error {
-	if f.Output != "diff" && f.Output != "simple" {
-		return fmt.Errorf("unknown output format %q: want diff or simple", f.Output)
+	if f.Output != "diff" && f.Output != "simple" && f.Output != "json" {
+		return fmt.Errorf("unknown output format %q: want diff, simple or json", f.Output)
 	}
 	return nil
 }
@@ -57,8 +58,14 @@ func (errChanges) ExitCode() int { return 2 }
 // ("default, web, Deployment (apps) has changed:") followed by a unified
 // diff of its YAML, and with --detailed-exitcode makes changes exit 2.
 func (f *diffFlags) report(cmd *cobra.Command, out io.Writer, changes []action.Change, from, to string) error {
-	if f.Output == "simple" {
+	switch f.Output {
+	case "simple":
 		f.simple(out, changes)
+		return f.exit(cmd, changes)
+	case "json":
+		if err := writeDiffJSON(out, changes); err != nil {
+			return err
+		}
 		return f.exit(cmd, changes)
 	}
 	msg := map[string]string{action.ChangeAdd: "has been added:", action.ChangeRemove: "has been removed:", action.ChangeModify: "has changed:"}
@@ -87,6 +94,24 @@ func (f *diffFlags) simple(out io.Writer, changes []action.Change) {
 		n[c.Type]++
 	}
 	fmt.Fprintf(out, "Plan: %d to add, %d to change, %d to destroy, 0 to change ownership.\n", n[action.ChangeAdd], n[action.ChangeModify], n[action.ChangeRemove])
+}
+
+// writeDiffJSON is helm-diff's --output json: one entry per change.
+func writeDiffJSON(out io.Writer, changes []action.Change) error {
+	type entry struct {
+		API       string `json:"api"`
+		Kind      string `json:"kind"`
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Change    string `json:"change"`
+	}
+	list := make([]entry, 0, len(changes))
+	for _, c := range changes {
+		list = append(list, entry{c.API, c.Kind, c.Namespace, c.Name, c.Type})
+	}
+	e := json.NewEncoder(out)
+	e.SetIndent("", "  ")
+	return e.Encode(list)
 }
 
 func (f *diffFlags) exit(cmd *cobra.Command, changes []action.Change) error {

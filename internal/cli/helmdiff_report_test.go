@@ -17,9 +17,9 @@ import (
 func TestDiffReport(t *testing.T) {
 	y := func(v string) string { return "a: 1\nb: " + v + "\nc: 3\nd: 4\n" }
 	changes := []action.Change{
-		{Key: "ns, web, Deployment (apps)", Type: action.ChangeModify, Before: y("1"), After: y("2")},
-		{Key: "ns, gone, ConfigMap (v1)", Type: action.ChangeRemove, Before: "k: v\n"},
-		{Key: "ns, new, ConfigMap (v1)", Type: action.ChangeAdd, After: "k: v\n"},
+		{Key: "ns, web, Deployment (apps)", API: "apps", Kind: "Deployment", Namespace: "ns", Name: "web", Type: action.ChangeModify, Before: y("1"), After: y("2")},
+		{Key: "ns, gone, ConfigMap (v1)", API: "v1", Kind: "ConfigMap", Namespace: "ns", Name: "gone", Type: action.ChangeRemove, Before: "k: v\n"},
+		{Key: "ns, new, ConfigMap (v1)", API: "v1", Kind: "ConfigMap", Namespace: "ns", Name: "new", Type: action.ChangeAdd, After: "k: v\n"},
 	}
 	for _, tc := range []struct {
 		name string
@@ -69,6 +69,30 @@ ns, new, ConfigMap (v1) has been added:
 ns, gone, ConfigMap (v1) to be removed.
 ns, new, ConfigMap (v1) to be added.
 Plan: 1 to add, 1 to change, 1 to destroy, 0 to change ownership.
+`},
+		{"json", diffFlags{Output: "json"}, `[
+  {
+    "api": "apps",
+    "kind": "Deployment",
+    "namespace": "ns",
+    "name": "web",
+    "change": "MODIFY"
+  },
+  {
+    "api": "v1",
+    "kind": "ConfigMap",
+    "namespace": "ns",
+    "name": "gone",
+    "change": "REMOVE"
+  },
+  {
+    "api": "v1",
+    "kind": "ConfigMap",
+    "namespace": "ns",
+    "name": "new",
+    "change": "ADD"
+  }
+]
 `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

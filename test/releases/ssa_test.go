@@ -410,3 +410,46 @@ spec:
 		}
 	}
 }
+
+// A release Helm 3 made (no apply_method: client-side) switched to
+// server-side by ours has Helm 3's field management migrated too (Helm 3
+// writes as manager "helm" as well); Helm 3 can still upgrade it after.
+func TestServerSideSwitchHelm3Release(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := writeChart(t, "web", nil)
+	ns := cluster.Namespace(t)
+	helm3.must(t, "install", "web", chart, "-n", ns)
+	if _, ok := storedRaw(t, ns, "web", 1)["apply_method"]; ok {
+		t.Fatal("Helm 3 recorded an apply_method")
+	}
+	ours.must(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=3")
+	if m := storedRaw(t, ns, "web", 2)["apply_method"]; m != "csa" {
+		t.Errorf("auto on Helm 3's release: %v", m)
+	}
+	ours.must(t, "upgrade", "web", chart, "-n", ns, "--server-side", "--set", "replicas=4")
+	if got := managers(t, ns, "web"); !slices.Equal(got, []string{"helm/Apply"}) {
+		t.Errorf("managers after the switch: %v", got)
+	}
+	helm3.must(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=5")
+	if got := replicas(t, ns, "web"); got != 5 {
+		t.Errorf("Helm 3 upgrade after the switch: replicas %d", got)
+	}
+}
+
+// upgrade --install passes --server-side to the install it turns into;
+// without it (auto, nothing recorded) the install is client-side.
+func TestServerSideUpgradeInstall(t *testing.T) {
+	ours, _, _ := clients(t)
+	chart := writeChart(t, "web", nil)
+	for flag, want := range map[string]string{"--server-side": "ssa", "--server-side=auto": "csa"} {
+		ns := cluster.Namespace(t)
+		ours.must(t, "upgrade", "--install", "web", chart, "-n", ns, flag)
+		if m := storedRaw(t, ns, "web", 1)["apply_method"]; m != want {
+			t.Errorf("%s: apply_method %v, want %s", flag, m, want)
+		}
+		wantManager := map[string]string{"ssa": "helm/Apply", "csa": "helm/Update"}[want]
+		if got := managers(t, ns, "web"); !slices.Equal(got, []string{wantManager}) {
+			t.Errorf("%s: managers %v", flag, got)
+		}
+	}
+}
