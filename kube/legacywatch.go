@@ -164,7 +164,7 @@ func (c *Client) waitLegacyWatch(ctx context.Context, pending ResourceList, opt 
 			if live == nil {
 				return fmt.Errorf("unexpected %T in the cache of %s", obj, r.Mapping.Resource)
 			}
-			v, err := legacyReady(r, live, src, opt.PausedAsReady)
+			v, err := legacyReady(r, live, src)
 			if err != nil {
 				return err
 			}

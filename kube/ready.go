@@ -74,7 +74,7 @@ func fromUnstructured[T any](u *unstructured.Unstructured) (*T, error) {
 }
 
 // legacyReady judges live by Helm 3's rule for its kind.
-func legacyReady(r *Resource, live *unstructured.Unstructured, src podSource, pausedAsReady bool) (readiness, error) {
+func legacyReady(r *Resource, live *unstructured.Unstructured, src podSource) (readiness, error) {
 	switch groupKind(r) {
 	case "/Pod":
 		pod, err := fromUnstructured[corev1.Pod](live)
@@ -94,11 +94,9 @@ func legacyReady(r *Resource, live *unstructured.Unstructured, src podSource, pa
 			return readiness{}, err
 		}
 		if dep.Spec.Paused {
-			// A paused Deployment never rolls out.
-			if pausedAsReady {
-				return isReady, nil
-			}
-			return notReady("Deployment is paused"), nil
+			// A paused Deployment never rolls out: Helm 3's wait counts
+			// it ready, and Helm 4's watcher skips it.
+			return isReady, nil
 		}
 		rss, err := src.replicaSets(dep.Namespace)
 		if err != nil {

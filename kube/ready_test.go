@@ -99,10 +99,11 @@ func TestLegacyReady(t *testing.T) {
 		{name: "pod: not ready", r: res(t, "", "Pod", `{"status":{"phase":"Pending"}}`), reason: "Pod is not ready"},
 		{name: "replicaset: waits for its pods", r: res(t, "apps", "ReplicaSet", `{"metadata":{"generation":1},"spec":{"selector":{"matchLabels":{"a":"b"}}},"status":{"observedGeneration":1}}`),
 			src: fixedSource{podList: []corev1.Pod{readyPod, {}}}, reason: "is not ready"},
+		{name: "deployment: paused counts as ready, as in Helm 3", r: res(t, "apps", "Deployment", strings.Replace(deployment("1", "2", "1", "0"), `"spec":{`, `"spec":{"paused":true,`, 1)), ready: true},
 		{name: "configmap: no rule", r: res(t, "", "ConfigMap", `{}`), ready: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := legacyReady(tc.r, tc.r.Object, tc.src, false)
+			v, err := legacyReady(tc.r, tc.r.Object, tc.src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +123,7 @@ func TestParseWaitStrategy(t *testing.T) {
 			t.Errorf("%q: %q %v, want %q", in, got, err, want)
 		}
 	}
-	if _, err := ParseWaitStrategy("sometimes"); err == nil || !strings.Contains(err.Error(), `"watcher"`) {
+	if _, err := ParseWaitStrategy("sometimes"); err == nil || !strings.Contains(err.Error(), "Valid inputs are watcher, hookOnly, and legacy") {
 		t.Errorf("a bad strategy: %v", err)
 	}
 }

@@ -93,11 +93,7 @@ func pausedDeployment(r *Resource) bool {
 }
 
 func (c *Client) waitWatcher(ctx context.Context, l ResourceList, opt WaitOptions) error {
-	skip := pausedDeployment
-	if opt.PausedAsReady {
-		skip = nil
-	}
-	return c.watchUntil(ctx, ids(l, skip), c.statusReader(opt.Jobs), status.CurrentStatus)
+	return c.watchUntil(ctx, ids(l, pausedDeployment), c.statusReader(opt.Jobs), status.CurrentStatus)
 }
 
 func (c *Client) waitDeleteWatcher(ctx context.Context, l ResourceList) error {

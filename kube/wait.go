@@ -46,7 +46,7 @@ func ParseWaitStrategy(s string) (WaitStrategy, error) {
 	case string(WaitHookOnly):
 		return WaitHookOnly, nil
 	}
-	return "", fmt.Errorf("invalid wait strategy %q: must be one of \"watcher\", \"legacy\" or \"hookOnly\"", s)
+	return "", fmt.Errorf("invalid wait input %q. Valid inputs are watcher, hookOnly, and legacy", s)
 }
 
 // WaitOptions tune Wait and WaitForDelete.
@@ -56,9 +56,6 @@ type WaitOptions struct {
 	Jobs bool
 	// Timeout bounds the wait; 0 means only ctx does.
 	Timeout time.Duration
-	// PausedAsReady counts a paused Deployment as ready (Helm 3's
-	// rollback and upgrade do not; its SDK option).
-	PausedAsReady bool
 }
 
 // ErrNotReady: the wait ended (time ran out, or ctx was cancelled) with
@@ -207,7 +204,7 @@ func (c *Client) waitLegacyPoll(ctx context.Context, pending ResourceList, opt W
 			if live == nil {
 				return false, apierrors.NewNotFound(r.Mapping.Resource.GroupResource(), r.Name())
 			}
-			v, err := legacyReady(r, live, src, opt.PausedAsReady)
+			v, err := legacyReady(r, live, src)
 			if err != nil {
 				return false, err
 			}

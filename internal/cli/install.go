@@ -98,8 +98,7 @@ func (f *installFlags) validate() error {
 	default:
 		return fmt.Errorf("invalid dry-run flag. Flag must one of the following: false, true, none, client, server")
 	}
-	_, err := f.strategy()
-	return err
+	return nil
 }
 
 // chartAndValues loads the chart ref names and merges the values flags:
@@ -154,8 +153,7 @@ func (a *Install) Run(ctx context.Context) error {
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
 		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(a.Env), Apply: a.Apply,
 	}
-	act.Wait, _ = a.strategy()
-	act.WaitForJobs, act.Timeout, act.Atomic = a.WaitForJobs, a.Timeout, a.Atomic
+	act.Wait, act.WaitForJobs, act.Timeout, act.Atomic = a.Wait, a.WaitForJobs, a.Timeout, a.Atomic
 	rel, err := act.Run(ctx, ch, vals)
 	if err != nil {
 		return err
@@ -257,8 +255,8 @@ func (a *Upgrade) Run(ctx context.Context) error {
 		Force: a.Force, TakeOwnership: a.TakeOwnership, DryRun: a.DryRun, Description: a.Description, Labels: a.Labels,
 		Render: a.renderOptions(a.Env), Apply: a.Apply,
 	}
-	act.Wait, _ = a.strategy()
-	act.WaitForJobs, act.Timeout, act.Atomic, act.CleanupOnFail = a.WaitForJobs, a.Timeout, a.Atomic, a.CleanupOnFail
+	act.Wait, act.WaitForJobs, act.Timeout = a.Wait, a.WaitForJobs, a.Timeout
+	act.Atomic, act.CleanupOnFail = a.Atomic, a.CleanupOnFail
 	rel, err := act.Run(ctx, a.Name, ch, vals)
 	if err != nil {
 		return err

@@ -46,10 +46,7 @@ To see revision numbers, run 'helm history RELEASE'.
 			}
 			cfg.Releases.MaxHistory = maxHistory
 			a.Cfg = cfg
-			if a.Wait, err = wf.strategy(); err != nil {
-				return err
-			}
-			a.WaitForJobs, a.Timeout = wf.WaitForJobs, wf.Timeout
+			a.Wait, a.WaitForJobs, a.Timeout = wf.Wait, wf.WaitForJobs, wf.Timeout
 			if _, err := a.Run(cmd.Context(), args[0]); err != nil {
 				return err
 			}
@@ -91,10 +88,7 @@ uninstalling them.
 				return err
 			}
 			a.Cfg = cfg
-			if a.Wait, err = wf.strategy(); err != nil {
-				return err
-			}
-			a.Timeout = wf.Timeout
+			a.Wait, a.Timeout = wf.Wait, wf.Timeout
 			for _, name := range args {
 				res, err := a.Run(cmd.Context(), name)
 				if err != nil {

@@ -12,7 +12,7 @@ import (
 // --rollback-on-failure), which install, upgrade, rollback and uninstall
 // take in part.
 type waitFlags struct {
-	Wait        string
+	Wait        kube.WaitStrategy
 	WaitForJobs bool
 	Timeout     time.Duration
 	Atomic      bool
@@ -27,7 +27,7 @@ func (w *waitFlags) bindWait(fs *pflag.FlagSet, verb string) {
 	if verb == "uninstall" {
 		usage = "if set, will wait until all the resources are deleted before returning. It will wait for as long as --timeout. A bare --wait polls as Helm 3 does; --wait=watcher watches as Helm 4 does"
 	}
-	fs.StringVar(&w.Wait, "wait", "", usage)
+	fs.Var(waitValue{&w.Wait}, "wait", usage)
 	fs.Lookup("wait").NoOptDefVal = string(kube.WaitLegacy)
 	fs.DurationVar(&w.Timeout, "timeout", 300*time.Second, "time to wait for any individual Kubernetes operation (like Jobs for hooks)")
 	if verb != "uninstall" {
@@ -47,5 +47,24 @@ func (w *waitFlags) bindAtomic(fs *pflag.FlagSet, verb string) {
 	_ = fs.MarkHidden("rollback-on-failure")
 }
 
-// strategy reads --wait.
-func (w *waitFlags) strategy() (kube.WaitStrategy, error) { return kube.ParseWaitStrategy(w.Wait) }
+// waitValue parses --wait as the flag is read, as Helm 4 does; its type
+// reads "string", as Helm 3's help has no type for a boolean --wait.
+type waitValue struct{ p *kube.WaitStrategy }
+
+func (v waitValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return string(*v.p)
+}
+
+func (v waitValue) Set(s string) error {
+	w, err := kube.ParseWaitStrategy(s)
+	if err != nil {
+		return err
+	}
+	*v.p = w
+	return nil
+}
+
+func (waitValue) Type() string { return "string" }

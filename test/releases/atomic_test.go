@@ -2,6 +2,8 @@ package releases
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -154,5 +156,44 @@ func TestRollbackWait(t *testing.T) {
 	}
 	if len(hist["helm3"]) != 3 || hist["helm3"][2] != `3:failed:Release "web" failed: context deadline exceeded` {
 		t.Errorf("helm 3's history: %q", hist["helm3"])
+	}
+}
+
+// An interrupted install --atomic (Ctrl-C during its wait) still cleans
+// up: the uninstall runs outside the cancelled context, as Helm 3's does.
+// The signal goes once the Deployment's first pod exists, by when the
+// install is (almost always) waiting; either way it must clean up.
+func TestAtomicInstallInterrupted(t *testing.T) {
+	ours, _, _ := clients(t)
+	chart := waitChart(t)
+	cs := cluster.Clientset(t)
+	ns := cluster.Namespace(t)
+	w, err := cs.CoreV1().Pods(ns).Watch(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	cmd := exec.Command(ours.bin, "install", "web", chart, "-n", ns, "--atomic", "--timeout", "5m")
+	cmd.Env = ours.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-w.ResultChan()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "has been uninstalled due to atomic being set") || !strings.Contains(stderr.String(), "context canceled") {
+		t.Errorf("interrupted install --atomic: %v %q", err, stderr.String())
+	}
+	t.Logf("interrupted: %s", stderr.String())
+	secrets, err := cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm"})
+	if err != nil || len(secrets.Items) != 0 {
+		t.Errorf("interrupted install --atomic left %d release records (%v)", len(secrets.Items), err)
+	}
+	if _, err := cs.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("interrupted install --atomic left the Deployment (%v)", err)
 	}
 }
