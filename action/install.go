@@ -39,6 +39,10 @@ type Install struct {
 	TakeOwnership bool
 	Force         bool
 	Render        RenderOptions
+	// DisableHooks is --no-hooks.
+	DisableHooks bool
+	// Timeout bounds each wait (hooks; 0: none).
+	Timeout time.Duration
 }
 
 func (i *Install) dryRun() bool { return i.DryRun == DryRunClient || i.DryRun == DryRunServer }
@@ -125,10 +129,16 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err
 	}
-	if len(adopt) == 0 {
+	err = cfg.runHooks(ctx, rel, release.HookPreInstall, i.DisableHooks, i.Timeout)
+	switch {
+	case err != nil:
+	case len(adopt) == 0:
 		err = cfg.Kube.Create(ctx, resources, kube.CreateOptions{})
-	} else {
+	default:
 		_, err = cfg.Kube.Update(ctx, adopt, resources, kube.UpdateOptions{Force: i.Force})
+	}
+	if err == nil {
+		err = cfg.runHooks(ctx, rel, release.HookPostInstall, i.DisableHooks, i.Timeout)
 	}
 	if err != nil {
 		rel.SetStatus(release.StatusFailed, fmt.Sprintf("Release %q failed: %s", rel.Name, err))

@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/chartd/chartd/kube"
 	"github.com/chartd/chartd/release"
@@ -15,6 +16,10 @@ type Rollback struct {
 	Version int
 	Force   bool
 	DryRun  bool
+	// DisableHooks is --no-hooks.
+	DisableHooks bool
+	// Timeout bounds each wait (hooks; 0: none).
+	Timeout time.Duration
 }
 
 // Run restores a revision's manifest, values and chart as a new revision,
@@ -70,6 +75,9 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 	if err := cfg.Releases.Create(ctx, target); err != nil {
 		return nil, err
 	}
+	if err := cfg.runHooks(ctx, target, release.HookPreRollback, r.DisableHooks, r.Timeout); err != nil {
+		return target, failHook(ctx, cfg, target, err)
+	}
 	if _, err := cfg.Kube.Update(ctx, currentRes, targetRes, kube.UpdateOptions{Force: r.Force}); err != nil {
 		msg := fmt.Sprintf("Rollback %q failed: %s", name, err)
 		current.Info.Status = release.StatusFailed
@@ -78,6 +86,9 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 		target.SetStatus(release.StatusFailed, msg)
 		cfg.record(ctx, target)
 		return target, err
+	}
+	if err := cfg.runHooks(ctx, target, release.HookPostRollback, r.DisableHooks, r.Timeout); err != nil {
+		return target, failHook(ctx, cfg, target, err)
 	}
 	// Every earlier deployed revision is superseded (helm#2941).
 	for _, x := range h {

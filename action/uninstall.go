@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -24,6 +25,10 @@ type Uninstall struct {
 	// Cascade is the deletion propagation: background (default), orphan
 	// or foreground.
 	Cascade string
+	// DisableHooks is --no-hooks.
+	DisableHooks bool
+	// Timeout bounds each wait (hooks; 0: none).
+	Timeout time.Duration
 }
 
 // UninstallResult is what an uninstall did.
@@ -72,7 +77,18 @@ func (u *Uninstall) Run(ctx context.Context, name string) (*UninstallResult, err
 	cfg.record(ctx, rel)
 
 	res := &UninstallResult{Release: rel}
-	delErr := u.deleteObjects(ctx, rel, res, prop)
+	if err := cfg.runHooks(ctx, rel, release.HookPreDelete, u.DisableHooks, u.Timeout); err != nil {
+		// As in Helm, the release stays "uninstalling": uninstall again.
+		return res, err
+	}
+	var errs []error
+	if err := u.deleteObjects(ctx, rel, res, prop); err != nil {
+		errs = append(errs, err)
+	}
+	if err := cfg.runHooks(ctx, rel, release.HookPostDelete, u.DisableHooks, u.Timeout); err != nil {
+		errs = append(errs, err)
+	}
+	delErr := joinErrors(errs)
 	rel.Info.Status = release.StatusUninstalled
 	rel.Info.Description = "Uninstallation complete"
 	if u.Description != "" {
@@ -86,7 +102,7 @@ func (u *Uninstall) Run(ctx context.Context, name string) (*UninstallResult, err
 		return res, errors.Join(delErr, err)
 	}
 	if delErr != nil {
-		return res, fmt.Errorf("uninstallation completed with 1 error(s): %w", delErr)
+		return res, fmt.Errorf("uninstallation completed with %d error(s): %w", len(errs), delErr)
 	}
 	return res, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/internal/render"
@@ -28,6 +29,10 @@ type Upgrade struct {
 	// removes a label, as in Helm.
 	Labels map[string]string
 	Render RenderOptions
+	// DisableHooks is --no-hooks.
+	DisableHooks bool
+	// Timeout bounds each wait (hooks; 0: none).
+	Timeout time.Duration
 }
 
 // ErrNoDeployed: upgrade of a release that has no deployed revision.
@@ -97,7 +102,14 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err
 	}
-	if _, err := cfg.Kube.Update(ctx, currentRes, target, kube.UpdateOptions{Force: u.Force}); err != nil {
+	err = cfg.runHooks(ctx, rel, release.HookPreUpgrade, u.DisableHooks, u.Timeout)
+	if err == nil {
+		_, err = cfg.Kube.Update(ctx, currentRes, target, kube.UpdateOptions{Force: u.Force})
+	}
+	if err == nil {
+		err = cfg.runHooks(ctx, rel, release.HookPostUpgrade, u.DisableHooks, u.Timeout)
+	}
+	if err != nil {
 		rel.SetStatus(release.StatusFailed, fmt.Sprintf("Upgrade %q failed: %s", name, err))
 		cfg.record(ctx, rel)
 		return rel, err

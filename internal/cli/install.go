@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -33,6 +34,8 @@ type installFlags struct {
 	HideSecret    bool
 	// DisableOpenAPI is accepted for Helm's scripts; see bind.
 	DisableOpenAPI bool
+	DisableHooks   bool
+	Timeout        time.Duration
 }
 
 func (f *installFlags) renderOptions() action.RenderOptions {
@@ -72,6 +75,8 @@ func (f *installFlags) bind(cmd *cobra.Command, env *Env, verb string) {
 	fs.BoolVar(&f.DisableOpenAPI, "disable-openapi-validation", false, pick("if set, the installation process will not validate rendered templates against the Kubernetes OpenAPI Schema",
 		"if set, the upgrade process will not validate rendered templates against the Kubernetes OpenAPI Schema"))
 	bindOutputFlag(fs, &f.Output)
+	fs.BoolVar(&f.DisableHooks, "no-hooks", false, pick("prevent hooks from running during install", "disable pre/post upgrade hooks"))
+	bindTimeout(fs, &f.Timeout)
 }
 
 func bindForce(fs *pflag.FlagSet, force *bool, usage string) {
@@ -144,6 +149,7 @@ func (a *Install) Run(ctx context.Context) error {
 		Cfg: cfg, ReleaseName: a.Name, CreateNamespace: a.CreateNS, SkipCRDs: a.SkipCRDs,
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
 		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(),
+		DisableHooks: a.DisableHooks, Timeout: a.Timeout,
 	}
 	rel, err := act.Run(ctx, ch, vals)
 	if err != nil {
@@ -242,7 +248,7 @@ func (a *Upgrade) Run(ctx context.Context) error {
 	act := &action.Upgrade{
 		Cfg: cfg, ReuseValues: a.ReuseValues, ResetValues: a.ResetValues, ResetThenReuseValues: a.ResetThenReuseValues,
 		Force: a.Force, TakeOwnership: a.TakeOwnership, DryRun: a.DryRun, Description: a.Description, Labels: a.Labels,
-		Render: a.renderOptions(),
+		Render: a.renderOptions(), DisableHooks: a.DisableHooks, Timeout: a.Timeout,
 	}
 	rel, err := act.Run(ctx, a.Name, ch, vals)
 	if err != nil {

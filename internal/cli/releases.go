@@ -56,6 +56,8 @@ To see revision numbers, run 'helm history RELEASE'.
 	f.BoolVar(&a.DryRun, "dry-run", false, "simulate a rollback")
 	bindForce(f, &a.Force, "force resource update through delete/recreate if needed")
 	f.IntVar(&maxHistory, "history-max", maxHistory, "limit the maximum number of revisions saved per release. Use 0 for no limit")
+	f.BoolVar(&a.DisableHooks, "no-hooks", false, "prevent hooks from running during rollback")
+	bindTimeout(f, &a.Timeout)
 	return cmd
 }
 
@@ -104,6 +106,8 @@ uninstalling them.
 	f.BoolVar(&a.KeepHistory, "keep-history", false, "remove all associated resources and mark the release as deleted, but retain the release history")
 	f.BoolVar(&a.IgnoreNotFound, "ignore-not-found", false, `Treat "release not found" as a successful uninstall`)
 	f.StringVar(&a.Description, "description", "", "add a custom description")
+	f.BoolVar(&a.DisableHooks, "no-hooks", false, "prevent hooks from running during uninstallation")
+	bindTimeout(f, &a.Timeout)
 	return cmd
 }
 

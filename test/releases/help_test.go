@@ -35,10 +35,10 @@ func flagLines(help string) map[string]string {
 func TestFlagsMatchHelm3(t *testing.T) {
 	ours, helm3, _ := clients(t)
 	later := map[string][]string{
-		"install":   {"--atomic", "--dependency-update", "--no-hooks", "--post-renderer", "--post-renderer-args", "--timeout", "--wait", "--wait-for-jobs"},
-		"upgrade":   {"--atomic", "--cleanup-on-fail", "--dependency-update", "--no-hooks", "--post-renderer", "--post-renderer-args", "--timeout", "--wait", "--wait-for-jobs"},
-		"rollback":  {"--cleanup-on-fail", "--no-hooks", "--recreate-pods", "--timeout", "--wait", "--wait-for-jobs"},
-		"uninstall": {"--no-hooks", "--timeout", "--wait"},
+		"install":   {"--atomic", "--dependency-update", "--post-renderer", "--post-renderer-args", "--wait", "--wait-for-jobs"},
+		"upgrade":   {"--atomic", "--cleanup-on-fail", "--dependency-update", "--post-renderer", "--post-renderer-args", "--wait", "--wait-for-jobs"},
+		"rollback":  {"--cleanup-on-fail", "--recreate-pods", "--wait", "--wait-for-jobs"},
+		"uninstall": {"--wait"},
 		"status":    {"--show-resources"},
 	}
 	for _, c := range []string{"install", "upgrade", "rollback", "uninstall", "list", "status", "history",
