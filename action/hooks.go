@@ -43,7 +43,11 @@ func (c *Configuration) runHooks(ctx context.Context, rel *release.Release, even
 // deleted if it has hook-failed, and the ones that succeeded before it if
 // they have hook-succeeded.
 func (c *Configuration) execHooks(ctx context.Context, rel *release.Release, event string, timeout time.Duration) error {
-	hooks := hooksFor(rel, event)
+	return c.execHookList(ctx, rel, hooksFor(rel, event), event, timeout)
+}
+
+// execHookList runs hooks, some of rel's, recording their runs in rel.
+func (c *Configuration) execHookList(ctx context.Context, rel *release.Release, hooks []*release.Hook, event string, timeout time.Duration) error {
 	for i, h := range hooks {
 		if len(h.DeletePolicies) == 0 {
 			h.DeletePolicies = []string{release.HookBeforeHookCreation}
@@ -90,8 +94,13 @@ func (c *Configuration) execHooks(ctx context.Context, rel *release.Release, eve
 
 // hooksFor returns rel's hooks for event in execution order.
 func hooksFor(rel *release.Release, event string) []*release.Hook {
+	return hooksOf(rel.Hooks, event)
+}
+
+// hooksOf returns the hooks of l for event in execution order.
+func hooksOf(l []*release.Hook, event string) []*release.Hook {
 	var hooks []*release.Hook
-	for _, h := range rel.Hooks {
+	for _, h := range l {
 		if h.HasEvent(event) {
 			hooks = append(hooks, h)
 		}

@@ -126,6 +126,7 @@ func NewRootCmd(env *Env) *cobra.Command {
 		newStatusCmd(env),
 		newHistoryCmd(env),
 		newGetCmd(env),
+		newReleaseTestCmd(env),
 	)
 	return cmd
 }

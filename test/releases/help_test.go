@@ -42,7 +42,7 @@ func TestFlagsMatchHelm3(t *testing.T) {
 		"status":    {"--show-resources"},
 	}
 	for _, c := range []string{"install", "upgrade", "rollback", "uninstall", "list", "status", "history",
-		"get all", "get values", "get manifest", "get notes", "get hooks", "get metadata"} {
+		"get all", "get values", "get manifest", "get notes", "get hooks", "get metadata", "test"} {
 		args := append(strings.Fields(c), "--help")
 		got, want := flagLines(ours.must(t, args...)), flagLines(helm3.must(t, args...))
 		if len(want) == 0 {
