@@ -168,6 +168,9 @@ func (i *Install) availableName(ctx context.Context) (*release.Release, error) {
 		return nil, nil
 	}
 	last := h[len(h)-1]
+	if err := checkLock(last); err != nil {
+		return nil, err
+	}
 	if i.Replace && (last.Info.Status == release.StatusUninstalled || last.Info.Status == release.StatusFailed) {
 		return last, nil
 	}

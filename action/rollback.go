@@ -32,9 +32,9 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 		return nil, err
 	}
 	current := h[len(h)-1]
-	if current.Info.Status.IsPending() {
-		return nil, ErrPending
-	}
+	// A pending release is not refused: rollback is how one left pending
+	// by a killed client is recovered (lock.go).
+	interrupted := current.Info.Status.IsPending()
 	version := r.Version
 	if version == 0 {
 		version = current.Version - 1
@@ -74,6 +74,11 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 	setOwnership(targetRes, name, current.Namespace)
 	if err := cfg.Releases.Create(ctx, target); err != nil {
 		return nil, err
+	}
+	if interrupted {
+		if err := cfg.markInterrupted(ctx, current, target.Info.Description); err != nil {
+			return target, err
+		}
 	}
 	if err := cfg.runHooks(ctx, target, release.HookPreRollback, r.DisableHooks, r.Timeout); err != nil {
 		return target, failHook(ctx, cfg, target, err)

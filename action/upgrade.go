@@ -55,8 +55,8 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 		return nil, err
 	}
 	last := h[len(h)-1]
-	if last.Info.Status.IsPending() {
-		return nil, ErrPending
+	if err := checkLock(last); err != nil {
+		return nil, err
 	}
 	current := deployed(h)
 	if current == nil {

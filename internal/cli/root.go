@@ -127,6 +127,7 @@ func NewRootCmd(env *Env) *cobra.Command {
 		newHistoryCmd(env),
 		newGetCmd(env),
 		newReleaseTestCmd(env),
+		newUnlockCmd(env),
 	)
 	return cmd
 }
