@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/chartd/chartd/action"
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/kube"
@@ -55,6 +57,8 @@ type statusOptions struct {
 	showMetadata    bool
 	hideNotes       bool
 	debug           bool
+	// resources are --show-resources' live objects, as Tables.
+	resources map[string][]runtime.Object
 }
 
 // printRelease prints a release as `helm status` / install / upgrade do.
@@ -91,6 +95,7 @@ func printRelease(out io.Writer, r *release.Release, format outputFormat, o stat
 	if o.showDescription {
 		fmt.Fprintf(out, "DESCRIPTION: %s\n", r.Info.Description)
 	}
+	printResources(out, o.resources)
 	var tests []*release.Hook
 	for _, h := range r.Hooks {
 		for _, e := range h.Events {

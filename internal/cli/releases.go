@@ -10,6 +10,7 @@ import (
 
 	"github.com/gosuri/uitable"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/chartd/chartd/action"
 	"github.com/chartd/chartd/release"
@@ -293,6 +294,7 @@ func newStatusCmd(env *Env) *cobra.Command {
 		revision        int
 		format          outputFormat
 		showDescription bool
+		showResources   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status RELEASE_NAME",
@@ -315,15 +317,22 @@ The status consists of:
 			if err != nil {
 				return err
 			}
+			var res map[string][]runtime.Object
+			if showResources {
+				if r, res, err = withResources(cmd.Context(), env, r, format); err != nil {
+					return err
+				}
+			}
 			// Helm's status leaves the chart out of -o json|yaml.
 			shown := *r
 			shown.Chart = nil
-			return printRelease(env.Out, &shown, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug})
+			return printRelease(env.Out, &shown, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug, resources: res})
 		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&revision, "revision", 0, "if set, display the status of the named release with revision")
 	f.BoolVar(&showDescription, "show-desc", false, "if set, display the description message of the named release")
+	f.BoolVar(&showResources, "show-resources", false, "if set, display the resources of the named release")
 	bindOutputFlag(f, &format)
 	return cmd
 }

@@ -39,7 +39,6 @@ func TestFlagsMatchHelm3(t *testing.T) {
 		"upgrade":   {"--atomic", "--cleanup-on-fail", "--dependency-update", "--post-renderer", "--post-renderer-args", "--wait", "--wait-for-jobs"},
 		"rollback":  {"--cleanup-on-fail", "--recreate-pods", "--wait", "--wait-for-jobs"},
 		"uninstall": {"--wait"},
-		"status":    {"--show-resources"},
 	}
 	for _, c := range []string{"install", "upgrade", "rollback", "uninstall", "list", "status", "history",
 		"get all", "get values", "get manifest", "get notes", "get hooks", "get metadata", "test"} {
