@@ -36,6 +36,8 @@ type installFlags struct {
 	DisableOpenAPI bool
 	DisableHooks   bool
 	Timeout        time.Duration
+	// DependencyUpdate is --dependency-update.
+	DependencyUpdate bool
 }
 
 func (f *installFlags) renderOptions() action.RenderOptions {
@@ -77,6 +79,7 @@ func (f *installFlags) bind(cmd *cobra.Command, env *Env, verb string) {
 	bindOutputFlag(fs, &f.Output)
 	fs.BoolVar(&f.DisableHooks, "no-hooks", false, pick("prevent hooks from running during install", "disable pre/post upgrade hooks"))
 	bindTimeout(fs, &f.Timeout)
+	fs.BoolVar(&f.DependencyUpdate, "dependency-update", false, "update dependencies if they are missing before installing the chart")
 }
 
 func bindForce(fs *pflag.FlagSet, force *bool, usage string) {
@@ -102,9 +105,18 @@ func (f *installFlags) validate() error {
 // chartAndValues loads the chart ref names and merges the values flags:
 // what install and upgrade both start from.
 func (f *installFlags) chartAndValues(ctx context.Context, env *Env, ref string) (*chart.Chart, values.Values, error) {
-	ch, err := loadChart(ctx, env, &f.ChartPathOptions, ref)
+	p, err := locateChart(ctx, env, &f.ChartPathOptions, ref)
 	if err != nil {
 		return nil, nil, err
+	}
+	ch, err := chart.Load(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.DependencyUpdate {
+		if ch, err = updateMissingDependencies(ctx, env, &f.ChartPathOptions, p, ch, env.Out); err != nil {
+			return nil, nil, err
+		}
 	}
 	vals, err := f.Values.MergeValues(ctx, values.OSReader{Stdin: env.In})
 	if err != nil {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/chartd/chartd/action"
-	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/kube"
 	"github.com/chartd/chartd/release"
 	"github.com/chartd/chartd/values"
@@ -33,15 +31,6 @@ func actionConfig(env *Env) (*action.Configuration, error) {
 		},
 		Driver: drv, MaxHistory: s.MaxHistory, Logger: env.Logger,
 	})
-}
-
-// loadChart locates (downloading when needed) and loads a chart reference.
-func loadChart(ctx context.Context, env *Env, opts *ChartPathOptions, ref string) (*chart.Chart, error) {
-	p, err := locateChart(ctx, env, opts, ref)
-	if err != nil {
-		return nil, err
-	}
-	return chart.Load(ctx, p)
 }
 
 // generatedName is --generate-name's: the chart's base name and the time.

@@ -35,8 +35,8 @@ func flagLines(help string) map[string]string {
 func TestFlagsMatchHelm3(t *testing.T) {
 	ours, helm3, _ := clients(t)
 	later := map[string][]string{
-		"install":   {"--atomic", "--dependency-update", "--post-renderer", "--post-renderer-args", "--wait", "--wait-for-jobs"},
-		"upgrade":   {"--atomic", "--cleanup-on-fail", "--dependency-update", "--post-renderer", "--post-renderer-args", "--wait", "--wait-for-jobs"},
+		"install":   {"--atomic", "--post-renderer", "--post-renderer-args", "--wait", "--wait-for-jobs"},
+		"upgrade":   {"--atomic", "--cleanup-on-fail", "--post-renderer", "--post-renderer-args", "--wait", "--wait-for-jobs"},
 		"rollback":  {"--cleanup-on-fail", "--recreate-pods", "--wait", "--wait-for-jobs"},
 		"uninstall": {"--wait"},
 	}
