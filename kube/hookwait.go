@@ -23,8 +23,8 @@ import (
 // with). A failed Job or Pod, or the timeout ("timed out waiting for the
 // condition"), is an error; the failures of a batch are joined as Helm's
 // are.
-func (c *Client) WatchUntilDone(ctx context.Context, l ResourceList, timeout time.Duration) error {
-	ctx, cancel := watchtools.ContextWithOptionalTimeout(ctx, timeout)
+func (c *Client) WatchUntilDone(parent context.Context, l ResourceList, timeout time.Duration) error {
+	ctx, cancel := watchtools.ContextWithOptionalTimeout(parent, timeout)
 	defer cancel()
 	errs := make([]error, len(l))
 	var wg sync.WaitGroup
@@ -39,6 +39,10 @@ func (c *Client) WatchUntilDone(ctx context.Context, l ResourceList, timeout tim
 		}()
 	}
 	wg.Wait()
+	if err := parent.Err(); err != nil {
+		// Interrupted (Ctrl-C), not timed out: say so.
+		return err
+	}
 	var out Errors
 	for _, err := range errs {
 		if err != nil {

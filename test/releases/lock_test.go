@@ -2,7 +2,10 @@ package releases
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +22,13 @@ import (
 // the client with SIGKILL, as a lost CI runner or an OOM kill would.
 func killMidway(t *testing.T, c *client, ns, pod string, args ...string) {
 	t.Helper()
+	signalMidway(t, c, ns, pod, syscall.SIGKILL, args...)
+}
+
+// signalMidway is killMidway with another signal; it returns what the
+// client printed to stderr.
+func signalMidway(t *testing.T, c *client, ns, pod string, sig os.Signal, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	w, err := cluster.Clientset(t).CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", pod).String()})
@@ -28,6 +38,8 @@ func killMidway(t *testing.T, c *client, ns, pod string, args ...string) {
 	defer w.Stop()
 	cmd := exec.Command(c.bin, args...)
 	cmd.Env = c.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -40,12 +52,13 @@ func killMidway(t *testing.T, c *client, ns, pod string, args ...string) {
 		_ = cmd.Process.Kill()
 		t.Fatalf("%v: the hook pod %s never appeared", args, pod)
 	}
-	if err := cmd.Process.Kill(); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err == nil {
 		t.Fatalf("%v finished before it was killed", args)
 	}
+	return stderr.String()
 }
 
 // A client killed mid-upgrade leaves the release pending-upgrade: ours and
@@ -113,5 +126,24 @@ func TestKilledInstallLocksAndUnlockRecovers(t *testing.T) {
 	ours.must(t, "install", "l", chart, "-n", ns, "--replace", "--no-hooks")
 	if diff := cmp.Diff([]string{"1:superseded:superseded by new release", "2:deployed:Install complete"}, history(t, helm3, ns, "l")); diff != "" {
 		t.Errorf("history after unlock and install --replace (-want +got):\n%s", diff)
+	}
+}
+
+// Ctrl-C (SIGINT) in the middle of an upgrade fails it and records the
+// revision failed, as Helm 3.22 does: no lock is left behind.
+func TestInterruptedUpgradeLeavesNoLock(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := writeChart(t, "locked", map[string]string{"templates/deployment.yaml": "", "templates/hook.yaml": hookPod("hang-up", "pre-upgrade", "0", "")})
+	for _, c := range []*client{ours, helm3} {
+		ns := cluster.Namespace(t)
+		runKubelet(t, ns)
+		c.must(t, "install", "l", chart, "-n", ns)
+		stderr := signalMidway(t, c, ns, "hang-up", os.Interrupt, "upgrade", "l", chart, "-n", ns)
+		h := history(t, ours, ns, "l")
+		if len(h) != 2 || !strings.HasPrefix(h[1], "2:failed:Upgrade \"l\" failed: ") || !strings.Contains(h[1], "context canceled") {
+			t.Errorf("%s: history after Ctrl-C: %q (stderr %q)", c.name, h, stderr)
+		}
+		t.Logf("%s: %q; %q", c.name, stderr, h)
+		c.must(t, "upgrade", "l", chart, "-n", ns, "--no-hooks")
 	}
 }
