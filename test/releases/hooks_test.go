@@ -123,7 +123,7 @@ func hookRuns(t *testing.T, c *client, ns, name string) []string {
 // and record their last run, exactly as with Helm 3.22 on the same chart;
 // Helm 3.22 reads the hooks ours stored.
 func TestHooksMatchHelm3(t *testing.T) {
-	ours, helm3, _ := clients(t)
+	ours, helm3, helm4 := clients(t)
 	chart := hookedChart(t)
 	nsOurs, nsHelm := cluster.Namespace(t), cluster.Namespace(t)
 	k := runKubelet(t, nsOurs, nsHelm)
@@ -156,6 +156,9 @@ func TestHooksMatchHelm3(t *testing.T) {
 			// Helm 3 reads our hooks' runs as it reads its own.
 			if diff := cmp.Diff(hookRuns(t, helm3, nsHelm, "h"), hookRuns(t, helm3, nsOurs, "h")); diff != "" {
 				t.Errorf("hook runs (-helm3's +ours, read by helm 3):\n%s", diff)
+			}
+			if diff := cmp.Diff(hookRuns(t, helm3, nsHelm, "h"), hookRuns(t, helm4, nsOurs, "h")); diff != "" {
+				t.Errorf("hook runs (-helm3's read by helm 3, +ours read by helm 4.3):\n%s", diff)
 			}
 			got, want2 := ours.must(t, "get", "hooks", "h", "-n", nsOurs), helm3.must(t, "get", "hooks", "h", "-n", nsHelm)
 			if got != want2 || !strings.Contains(got, "# Source: hooked/templates/pods.yaml") {
@@ -249,4 +252,37 @@ func withChart(args []string, chart string) []string {
 		return append([]string{args[0], args[1], chart}, args[2:]...)
 	}
 	return args
+}
+
+// A failed pre-rollback hook fails the rollback with Helm's message and
+// marks its revision failed; Helm 3.22 leaves it pending-rollback, which
+// locks the release (helm#10549): the one place ours differs on purpose.
+func TestRollbackHookFailure(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	chart := writeChart(t, "failing", map[string]string{"templates/deployment.yaml": "", "templates/hooks.yaml": hookPod("bad-rb", "pre-rollback", "0", "")})
+	last := map[string]string{}
+	stderr := map[string]string{}
+	for _, c := range []*client{ours, helm3} {
+		ns := cluster.Namespace(t)
+		runKubelet(t, ns)
+		c.must(t, "install", "h", chart, "-n", ns)
+		c.must(t, "upgrade", "h", chart, "-n", ns)
+		r := c.run(t, "rollback", "h", "1", "-n", ns)
+		if r.code != 1 {
+			t.Errorf("%s rollback: exit %d", c.name, r.code)
+		}
+		stderr[c.name] = r.stderr
+		h := history(t, ours, ns, "h")
+		last[c.name] = h[len(h)-1]
+	}
+	if stderr["ours"] != stderr["helm3"] || stderr["ours"] != "Error: 1 error occurred:\n\t* pod bad-rb failed\n\n\n" {
+		t.Errorf("stderr: ours %q, helm 3.22 %q", stderr["ours"], stderr["helm3"])
+	}
+	want := map[string]string{
+		"ours":  "3:failed:Rollback \"h\" failed: 1 error occurred:\n\t* pod bad-rb failed\n\n",
+		"helm3": "3:pending-rollback:Rollback to 1",
+	}
+	if diff := cmp.Diff(want, last); diff != "" {
+		t.Errorf("the rollback revision (-want +got):\n%s", diff)
+	}
 }
