@@ -214,6 +214,8 @@ func TestHookFailureMatchesHelm3(t *testing.T) {
 		{name: "post-upgrade", hooks: hookPod("bad-up", "post-upgrade", "0", ""), setup: [][]string{{"install", "h"}}, run: []string{"upgrade", "h"}},
 		{name: "pre-upgrade job", hooks: hookJob("bad-upjob", "pre-upgrade", "0", "hook-failed"), setup: [][]string{{"install", "h"}}, run: []string{"upgrade", "h"}},
 		{name: "pre-delete", hooks: hookPod("bad-del", "pre-delete", "0", ""), setup: [][]string{{"install", "h"}}, run: []string{"uninstall", "h"}},
+		{name: "refused by the apiserver", hooks: hookPod("Not_A_Name", "pre-install", "0", ""), run: []string{"install", "h"}},
+		{name: "unknown kind", hooks: "---\napiVersion: example.com/v1\nkind: Missing\nmetadata:\n  name: m\n  annotations:\n    helm.sh/hook: pre-install\n", run: []string{"install", "h"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
