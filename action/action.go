@@ -42,6 +42,10 @@ type Configuration struct {
 	// Namespace is the release namespace.
 	Namespace string
 	Logger    *slog.Logger
+	// HookOutput receives the container logs of hooks whose
+	// helm.sh/hook-output-log-policy asks for them (hooklogs.go); nil
+	// drops them.
+	HookOutput HookOutputFunc
 	// clients builds stores for other namespaces (list -A) and the
 	// namespace of --create-namespace.
 	clients kubernetes.Interface

@@ -73,6 +73,7 @@ func (c *Configuration) execHookList(ctx context.Context, rel *release.Release, 
 		h.LastRun.CompletedAt = release.Now()
 		if err != nil {
 			h.LastRun.Phase = release.HookPhaseFailed
+			c.outputLogsByPolicy(ctx, h, rel.Namespace, release.HookFailed)
 			if derr := c.deleteHookByPolicy(ctx, h, release.HookFailed, timeout); derr != nil {
 				// The hook's failure is what the user must see.
 				c.Logger.Warn("error deleting the hook resource on hook failure", "hook", h.Name, "err", derr)
@@ -85,6 +86,7 @@ func (c *Configuration) execHookList(ctx context.Context, rel *release.Release, 
 		h.LastRun.Phase = release.HookPhaseSucceeded
 	}
 	for i := len(hooks) - 1; i >= 0; i-- {
+		c.outputLogsByPolicy(ctx, hooks[i], rel.Namespace, release.HookSucceeded)
 		if err := c.deleteHookByPolicy(ctx, hooks[i], release.HookSucceeded, timeout); err != nil {
 			return err
 		}

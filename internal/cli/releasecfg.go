@@ -22,7 +22,7 @@ import (
 func actionConfig(env *Env) (*action.Configuration, error) {
 	s := env.Settings
 	drv, _ := env.Lookup("HELM_DRIVER")
-	return action.New(action.Options{
+	cfg, err := action.New(action.Options{
 		Flags: kube.ConfigFlags{
 			Kubeconfig: s.KubeConfig, Context: s.KubeContext, Token: s.KubeToken,
 			AsUser: s.KubeAsUser, AsGroups: s.KubeAsGroups, APIServer: s.KubeAPIServer,
@@ -31,6 +31,16 @@ func actionConfig(env *Env) (*action.Configuration, error) {
 		},
 		Driver: drv, MaxHistory: s.MaxHistory, Logger: env.Logger,
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Hook logs asked for by helm.sh/hook-output-log-policy go to stderr,
+	// where Helm 3 writes them.
+	cfg.HookOutput = func(_, _, _ string, log io.Reader) error {
+		_, err := io.Copy(env.Err, log)
+		return err
+	}
+	return cfg, nil
 }
 
 // generatedName is --generate-name's: the chart's base name and the time.

@@ -288,3 +288,23 @@ func TestRollbackHookFailure(t *testing.T) {
 		t.Errorf("the rollback revision (-want +got):\n%s", diff)
 	}
 }
+
+// helm.sh/hook-output-log-policy asks for a hook pod's logs; where the
+// apiserver cannot serve them (no kubelet here: real log text cannot be
+// tested) the failure is reported on stderr and the hook still counts, as
+// with Helm 3.22.
+func TestHookOutputLogPolicy(t *testing.T) {
+	ours, helm3, _ := clients(t)
+	pod := strings.Replace(hookPod("logged-far", "pre-install", "0", ""), "spec:\n", "spec:\n  nodeName: no-kubelet\n", 1)
+	pod = strings.Replace(pod, "    helm.sh/hook-weight", "    helm.sh/hook-output-log-policy: hook-succeeded\n    helm.sh/hook-weight", 1)
+	chart := writeChart(t, "logged", map[string]string{"templates/deployment.yaml": "", "templates/hooks.yaml": pod})
+	for _, c := range []*client{ours, helm3} {
+		ns := cluster.Namespace(t)
+		runKubelet(t, ns)
+		r := c.run(t, "install", "h", chart, "-n", ns)
+		if r.code != 0 || !strings.Contains(r.stderr, "error outputting logs for hook failure") ||
+			!strings.Contains(r.stderr, "Failed to stream pod logs for pod: logged-far, container: t") {
+			t.Errorf("%s: exit %d, stderr %q", c.name, r.code, r.stderr)
+		}
+	}
+}
