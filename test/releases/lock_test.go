@@ -31,7 +31,12 @@ func signalMidway(t *testing.T, c *client, ns, pod string, sig os.Signal, args .
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	w, err := cluster.Clientset(t).CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", pod).String()})
+	// The pod is the hook's own, or its Job's.
+	sel := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", pod).String()}
+	if job, ok := strings.CutPrefix(pod, "job/"); ok {
+		sel = metav1.ListOptions{LabelSelector: "job-name=" + job}
+	}
+	w, err := cluster.Clientset(t).CoreV1().Pods(ns).Watch(ctx, sel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,16 +66,17 @@ func signalMidway(t *testing.T, c *client, ns, pod string, sig os.Signal, args .
 	return stderr.String()
 }
 
-// A client killed mid-upgrade leaves the release pending-upgrade: ours and
-// Helm 3.22 refuse to upgrade it, with the same words; rollback to the
-// last deployed revision recovers it, and Helm 3 upgrades it again.
+// A client killed mid-upgrade, waiting for a hook Job that never
+// completes, leaves the release pending-upgrade: ours and Helm 3.22 refuse
+// to upgrade it, with the same words; rollback to the last deployed
+// revision recovers it, and Helm 3 upgrades it again.
 func TestKilledUpgradeLocksAndRollbackRecovers(t *testing.T) {
 	ours, helm3, _ := clients(t)
-	chart := writeChart(t, "locked", map[string]string{"templates/deployment.yaml": "", "templates/hook.yaml": hookPod("hang-up", "pre-upgrade", "0", "")})
+	chart := writeChart(t, "locked", map[string]string{"templates/deployment.yaml": "", "templates/hook.yaml": hookJob("hang-job", "pre-upgrade", "0", "")})
 	ns := cluster.Namespace(t)
 	runKubelet(t, ns)
 	ours.must(t, "install", "l", chart, "-n", ns)
-	killMidway(t, ours, ns, "hang-up", "upgrade", "l", chart, "-n", ns, "--set", "image=v2")
+	killMidway(t, ours, ns, "job/hang-job", "upgrade", "l", chart, "-n", ns, "--set", "image=v2")
 	if diff := cmp.Diff([]string{"1:deployed:Install complete", "2:pending-upgrade:Preparing upgrade"}, history(t, ours, ns, "l")); diff != "" {
 		t.Fatalf("history after the kill (-want +got):\n%s", diff)
 	}
