@@ -135,19 +135,23 @@ func TestKilledInstallLocksAndUnlockRecovers(t *testing.T) {
 	}
 }
 
-// Ctrl-C (SIGINT) in the middle of an upgrade fails it and records the
-// revision failed, as Helm 3.22 does: no lock is left behind.
+// Ctrl-C (SIGINT) or SIGTERM in the middle of an upgrade fails it and
+// records the revision failed, as Helm 3.22 does: no lock is left behind.
 func TestInterruptedUpgradeLeavesNoLock(t *testing.T) {
 	ours, helm3, _ := clients(t)
 	chart := writeChart(t, "locked", map[string]string{"templates/deployment.yaml": "", "templates/hook.yaml": hookPod("hang-up", "pre-upgrade", "0", "")})
-	for _, c := range []*client{ours, helm3} {
+	for _, x := range []struct {
+		c   *client
+		sig os.Signal
+	}{{ours, os.Interrupt}, {helm3, os.Interrupt}, {ours, syscall.SIGTERM}, {helm3, syscall.SIGTERM}} {
+		c := x.c
 		ns := cluster.Namespace(t)
 		runKubelet(t, ns)
 		c.must(t, "install", "l", chart, "-n", ns)
-		stderr := signalMidway(t, c, ns, "hang-up", os.Interrupt, "upgrade", "l", chart, "-n", ns)
+		stderr := signalMidway(t, c, ns, "hang-up", x.sig, "upgrade", "l", chart, "-n", ns)
 		h := history(t, ours, ns, "l")
 		if len(h) != 2 || !strings.HasPrefix(h[1], "2:failed:Upgrade \"l\" failed: ") || !strings.Contains(h[1], "context canceled") {
-			t.Errorf("%s: history after Ctrl-C: %q (stderr %q)", c.name, h, stderr)
+			t.Errorf("%s: history after %v: %q (stderr %q)", c.name, x.sig, h, stderr)
 		}
 		t.Logf("%s: %q; %q", c.name, stderr, h)
 		c.must(t, "upgrade", "l", chart, "-n", ns, "--no-hooks")
