@@ -144,10 +144,10 @@ func (c *Configuration) deleteHooksByPolicy(ctx context.Context, hooks []*releas
 	return nil
 }
 
-// failHook marks a rollback whose hook failed as failed. Helm 3 leaves it
+// failRollbackHook marks a rollback whose hook failed as failed. Helm 3 leaves it
 // pending-rollback, which locks the release until someone repairs it by
 // hand (helm#10549); a failed revision can be rolled back or upgraded.
-func failHook(ctx context.Context, c *Configuration, rel *release.Release, err error) error {
+func failRollbackHook(ctx context.Context, c *Configuration, rel *release.Release, err error) error {
 	rel.SetStatus(release.StatusFailed, fmt.Sprintf("Rollback %q failed: %s", rel.Name, err))
 	c.record(ctx, rel)
 	return err

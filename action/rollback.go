@@ -81,7 +81,7 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 		}
 	}
 	if err := cfg.runHooks(ctx, target, release.HookPreRollback, r.DisableHooks, r.Timeout); err != nil {
-		return target, failHook(ctx, cfg, target, err)
+		return target, failRollbackHook(ctx, cfg, target, err)
 	}
 	if _, err := cfg.Kube.Update(ctx, currentRes, targetRes, kube.UpdateOptions{Force: r.Force}); err != nil {
 		msg := fmt.Sprintf("Rollback %q failed: %s", name, err)
@@ -93,7 +93,7 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 		return target, err
 	}
 	if err := cfg.runHooks(ctx, target, release.HookPostRollback, r.DisableHooks, r.Timeout); err != nil {
-		return target, failHook(ctx, cfg, target, err)
+		return target, failRollbackHook(ctx, cfg, target, err)
 	}
 	// Every earlier deployed revision is superseded (helm#2941).
 	for _, x := range h {
