@@ -313,13 +313,17 @@ The status consists of:
 `,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := getRelease(cmd.Context(), env, args[0], revision)
+			cfg, err := actionConfig(env)
+			if err != nil {
+				return err
+			}
+			r, err := (&action.Get{Cfg: cfg, Version: revision}).Run(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			var res map[string][]runtime.Object
 			if showResources {
-				if r, res, err = withResources(cmd.Context(), env, r, format); err != nil {
+				if r, res, err = withResources(cmd.Context(), cfg, r, format); err != nil {
 					return err
 				}
 			}

@@ -19,11 +19,7 @@ import (
 // withResources reads the live resources of r for --show-resources: as
 // Tables for the table output (printed as kubectl get prints them), else
 // into the release's info.resources, as Helm 3 does for -o json|yaml.
-func withResources(ctx context.Context, env *Env, r *release.Release, format outputFormat) (*release.Release, map[string][]runtime.Object, error) {
-	cfg, err := actionConfig(env)
-	if err != nil {
-		return nil, nil, err
-	}
+func withResources(ctx context.Context, cfg *action.Configuration, r *release.Release, format outputFormat) (*release.Release, map[string][]runtime.Object, error) {
 	res, err := (&action.Get{Cfg: cfg}).Resources(ctx, r, format == formatTable)
 	if err != nil {
 		return nil, nil, err
