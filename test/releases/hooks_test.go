@@ -224,6 +224,8 @@ func TestHookFailureMatchesHelm3(t *testing.T) {
 				Code            int
 				Stderr, Objects string
 				History         []string
+				// Runs are the hooks' recorded runs, read by Helm 3.
+				Runs []string
 			}
 			got := map[string]outcome{}
 			nsOurs, nsHelm := cluster.Namespace(t), cluster.Namespace(t)
@@ -236,7 +238,7 @@ func TestHookFailureMatchesHelm3(t *testing.T) {
 					x.c.must(t, append(withChart(s, chart), "-n", x.ns)...)
 				}
 				r := x.c.run(t, append(withChart(tc.run, chart), "-n", x.ns)...)
-				got[x.c.name] = outcome{r.code, r.stderr, strings.Join(objects(t, x.ns), "\n"), history(t, ours, x.ns, "h")}
+				got[x.c.name] = outcome{r.code, r.stderr, strings.Join(objects(t, x.ns), "\n"), history(t, ours, x.ns, "h"), hookRuns(t, helm3, x.ns, "h")}
 			}
 			if diff := cmp.Diff(got["helm3"], got["ours"]); diff != "" {
 				t.Errorf("(-helm3 +ours):\n%s", diff)
