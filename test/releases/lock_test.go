@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/chartd/chartd/internal/testutil/cluster"
@@ -155,5 +156,53 @@ func TestInterruptedUpgradeLeavesNoLock(t *testing.T) {
 		}
 		t.Logf("%s: %q; %q", c.name, stderr, h)
 		c.must(t, "upgrade", "l", chart, "-n", ns, "--no-hooks")
+	}
+}
+
+// While an upgrade is in progress (waiting for its hook), a second
+// upgrade and an install are refused with Helm's words, and the first
+// completes as if nothing happened.
+func TestSecondOperationRefusedWhileInProgress(t *testing.T) {
+	ours, _, _ := clients(t)
+	chart := writeChart(t, "locked", map[string]string{"templates/deployment.yaml": "", "templates/hook.yaml": hookPod("hang-live", "pre-upgrade", "0", "")})
+	ns := cluster.Namespace(t)
+	runKubelet(t, ns)
+	ours.must(t, "install", "l", chart, "-n", ns)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cs := cluster.Clientset(t)
+	w, err := cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", "hang-live").String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	first := exec.Command(ours.bin, "upgrade", "l", chart, "-n", ns, "--set", "image=v2")
+	first.Env = ours.env
+	var out strings.Builder
+	first.Stdout, first.Stderr = &out, &out
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for e := range w.ResultChan() {
+		if e.Type == watch.Added {
+			break
+		}
+	}
+	for _, args := range [][]string{{"upgrade", "l", chart}, {"install", "l", chart, "--replace"}} {
+		r := ours.run(t, append(args, "-n", ns, "--no-hooks")...)
+		if r.code != 1 || !strings.HasSuffix(r.stderr, "FAILED: another operation (install/upgrade/rollback) is in progress\n") {
+			t.Errorf("%s during an upgrade: exit %d %q", args[0], r.code, r.stderr)
+		}
+	}
+	// The hook finishes, as a kubelet would report it.
+	if _, err := cs.CoreV1().Pods(ns).Patch(ctx, "hang-live", types.MergePatchType, []byte(`{"status":{"phase":"Succeeded"}}`), metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first upgrade: %v\n%s", err, out.String())
+	}
+	if diff := cmp.Diff([]string{"1:superseded:Install complete", "2:deployed:Upgrade complete"}, history(t, ours, ns, "l")); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
 	}
 }
