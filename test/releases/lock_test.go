@@ -68,11 +68,11 @@ func signalMidway(t *testing.T, c *client, ns, pod string, sig os.Signal, args .
 }
 
 // A client killed mid-upgrade, waiting for a hook Job that never
-// completes, leaves the release pending-upgrade: ours and Helm 3.22 refuse
+// completes, leaves the release pending-upgrade: ours, Helm 3.22 and 4.3 refuse
 // to upgrade it, with the same words; rollback to the last deployed
 // revision recovers it, and Helm 3 upgrades it again.
 func TestKilledUpgradeLocksAndRollbackRecovers(t *testing.T) {
-	ours, helm3, _ := clients(t)
+	ours, helm3, helm4 := clients(t)
 	chart := writeChart(t, "locked", map[string]string{"templates/deployment.yaml": "", "templates/hook.yaml": hookJob("hang-job", "pre-upgrade", "0", "")})
 	ns := cluster.Namespace(t)
 	runKubelet(t, ns)
@@ -85,7 +85,7 @@ func TestKilledUpgradeLocksAndRollbackRecovers(t *testing.T) {
 		t.Errorf("helm 3 list --pending: %q", got)
 	}
 	refusal := map[string]result{}
-	for _, c := range []*client{ours, helm3} {
+	for _, c := range []*client{ours, helm3, helm4} {
 		refusal[c.name] = c.run(t, "upgrade", "l", chart, "-n", ns, "--no-hooks")
 	}
 	want := result{stderr: "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n", code: 1}
