@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -29,6 +30,9 @@ var (
 	ErrPending = errors.New("another operation (install/upgrade/rollback) is in progress")
 )
 
+// recordTimeout bounds the writing of a revision's final state.
+const recordTimeout = 30 * time.Second
+
 // Configuration is what every action works with.
 type Configuration struct {
 	// Kube talks to the cluster; nil only for client-side dry runs.
@@ -38,6 +42,10 @@ type Configuration struct {
 	// Namespace is the release namespace.
 	Namespace string
 	Logger    *slog.Logger
+	// HookOutput receives the container logs of hooks whose
+	// helm.sh/hook-output-log-policy asks for them (hooklogs.go); nil
+	// drops them.
+	HookOutput HookOutputFunc
 	// clients builds stores for other namespaces (list -A) and the
 	// namespace of --create-namespace.
 	clients kubernetes.Interface
@@ -133,6 +141,10 @@ func (c *Configuration) history(ctx context.Context, name string) ([]*release.Re
 // record writes a revision back, logging (not returning) a failure, as
 // Helm does for the bookkeeping around an operation.
 func (c *Configuration) record(ctx context.Context, r *release.Release) {
+	// This bookkeeping must land even when ctx is cancelled (Ctrl-C):
+	// a revision left pending locks the release.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	if err := c.Releases.Update(ctx, r); err != nil {
 		c.Logger.Warn("failed to update release", "name", r.Name, "revision", r.Version, "err", err)
 	}

@@ -46,6 +46,8 @@ type Install struct {
 	Timeout     time.Duration
 	Atomic      bool
 	Apply       ApplyOptions
+	// DisableHooks is --no-hooks.
+	DisableHooks bool
 }
 
 func (i *Install) dryRun() bool { return i.DryRun == DryRunClient || i.DryRun == DryRunServer }
@@ -145,9 +147,15 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err
 	}
-	_, err = cfg.apply(ctx, w)
+	err = cfg.runHooks(ctx, rel, release.HookPreInstall, i.DisableHooks, i.Timeout)
+	if err == nil {
+		_, err = cfg.apply(ctx, w)
+	}
 	if err == nil {
 		err = cfg.Kube.Wait(ctx, resources, waitOptions(i.Wait, i.WaitForJobs, i.Timeout, i.Atomic))
+	}
+	if err == nil {
+		err = cfg.runHooks(ctx, rel, release.HookPostInstall, i.DisableHooks, i.Timeout)
 	}
 	if err != nil {
 		return i.failRelease(ctx, rel, err)
@@ -175,6 +183,9 @@ func (i *Install) availableName(ctx context.Context) (*release.Release, error) {
 		return nil, nil
 	}
 	last := h[len(h)-1]
+	if err := checkLock(last); err != nil {
+		return nil, err
+	}
 	if i.Replace && (last.Info.Status == release.StatusUninstalled || last.Info.Status == release.StatusFailed) {
 		return last, nil
 	}

@@ -23,6 +23,8 @@ type Rollback struct {
 	Timeout       time.Duration
 	CleanupOnFail bool
 	Apply         ApplyOptions
+	// DisableHooks is --no-hooks.
+	DisableHooks bool
 }
 
 // Run restores a revision's manifest, values and chart as a new revision,
@@ -35,9 +37,9 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 		return nil, err
 	}
 	current := h[len(h)-1]
-	if current.Info.Status.IsPending() {
-		return nil, ErrPending
-	}
+	// A pending release is not refused: rollback is how one left pending
+	// by a killed client is recovered (lock.go).
+	interrupted := current.Info.Status.IsPending()
 	version := r.Version
 	if version == 0 {
 		version = current.Version - 1
@@ -89,6 +91,14 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 	if err := cfg.Releases.Create(ctx, target); err != nil {
 		return nil, err
 	}
+	if interrupted {
+		if err := cfg.markInterrupted(ctx, current, target.Info.Description); err != nil {
+			return target, err
+		}
+	}
+	if err := cfg.runHooks(ctx, target, release.HookPreRollback, r.DisableHooks, r.Timeout); err != nil {
+		return target, failRollbackHook(ctx, cfg, target, err)
+	}
 	res, err := cfg.apply(ctx, w)
 	if err != nil {
 		msg := fmt.Sprintf("Rollback %q failed: %s", name, err)
@@ -101,6 +111,9 @@ func (r *Rollback) Run(ctx context.Context, name string) (*release.Release, erro
 	}
 	if err := r.wait(ctx, current, target, targetRes); err != nil {
 		return target, err
+	}
+	if err := cfg.runHooks(ctx, target, release.HookPostRollback, r.DisableHooks, r.Timeout); err != nil {
+		return target, failRollbackHook(ctx, cfg, target, err)
 	}
 	// Every earlier deployed revision is superseded (helm#2941).
 	for _, x := range h {

@@ -28,6 +28,8 @@ type Uninstall struct {
 	// Wait (any strategy but hookOnly) waits until the deleted objects
 	// are gone, for at most Timeout.
 	Wait    kube.WaitStrategy
+	// DisableHooks is --no-hooks.
+	DisableHooks bool
 	Timeout time.Duration
 }
 
@@ -79,10 +81,20 @@ func (u *Uninstall) Run(ctx context.Context, name string) (*UninstallResult, err
 	cfg.record(ctx, rel)
 
 	res := &UninstallResult{Release: rel}
-	delErr := u.deleteObjects(ctx, rel, res, prop)
-	if delErr == nil {
-		delErr = cfg.Kube.WaitForDelete(ctx, res.deleted, kube.WaitOptions{Strategy: u.Wait, Timeout: u.Timeout})
+	if err := cfg.runHooks(ctx, rel, release.HookPreDelete, u.DisableHooks, u.Timeout); err != nil {
+		// As in Helm, the release stays "uninstalling": uninstall again.
+		return res, err
 	}
+	var errs []error
+	if err := u.deleteObjects(ctx, rel, res, prop); err != nil {
+		errs = append(errs, err)
+	} else if err := cfg.Kube.WaitForDelete(ctx, res.deleted, kube.WaitOptions{Strategy: u.Wait, Timeout: u.Timeout}); err != nil {
+		errs = append(errs, err)
+	}
+	if err := cfg.runHooks(ctx, rel, release.HookPostDelete, u.DisableHooks, u.Timeout); err != nil {
+		errs = append(errs, err)
+	}
+	delErr := joinErrors(errs)
 	rel.Info.Status = release.StatusUninstalled
 	rel.Info.Description = "Uninstallation complete"
 	if u.Description != "" {
@@ -96,7 +108,7 @@ func (u *Uninstall) Run(ctx context.Context, name string) (*UninstallResult, err
 		return res, errors.Join(delErr, err)
 	}
 	if delErr != nil {
-		return res, fmt.Errorf("uninstallation completed with 1 error(s): %w", delErr)
+		return res, fmt.Errorf("uninstallation completed with %d error(s): %w", len(errs), delErr)
 	}
 	return res, nil
 }

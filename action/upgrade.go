@@ -38,6 +38,8 @@ type Upgrade struct {
 	Atomic        bool
 	CleanupOnFail bool
 	Apply         ApplyOptions
+	// DisableHooks is --no-hooks.
+	DisableHooks bool
 }
 
 // ErrNoDeployed: upgrade of a release that has no deployed revision.
@@ -60,8 +62,8 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 		return nil, err
 	}
 	last := h[len(h)-1]
-	if last.Info.Status.IsPending() {
-		return nil, ErrPending
+	if err := checkLock(last); err != nil {
+		return nil, err
 	}
 	ssa, err := u.Apply.resolve(last.ApplyMethod, "update", u.Force)
 	if err != nil {
@@ -122,9 +124,16 @@ func (u *Upgrade) Run(ctx context.Context, name string, ch *chart.Chart, vals va
 	if err := cfg.Releases.Create(ctx, rel); err != nil {
 		return nil, err
 	}
-	res, err := cfg.apply(ctx, w)
+	err = cfg.runHooks(ctx, rel, release.HookPreUpgrade, u.DisableHooks, u.Timeout)
+	var res *kube.Result
+	if err == nil {
+		res, err = cfg.apply(ctx, w)
+	}
 	if err == nil {
 		err = cfg.Kube.Wait(ctx, target, waitOptions(u.Wait, u.WaitForJobs, u.Timeout, u.Atomic))
+	}
+	if err == nil {
+		err = cfg.runHooks(ctx, rel, release.HookPostUpgrade, u.DisableHooks, u.Timeout)
 	}
 	if err != nil {
 		return u.failRelease(ctx, rel, createdBy(res), err)

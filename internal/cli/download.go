@@ -283,6 +283,10 @@ func locateChart(ctx context.Context, env *Env, opts *ChartPathOptions, name str
 				return "", err
 			}
 			if opts.Verify {
+				// Helm looks before it reads, and words a missing file so.
+				if _, err := os.Stat(abs + ".prov"); err != nil {
+					return "", fmt.Errorf("could not load provenance file %s.prov: %w", abs, err)
+				}
 				prov, err := os.ReadFile(abs + ".prov")
 				if err != nil {
 					return "", fmt.Errorf("could not load provenance file %s.prov: %w", abs, err)

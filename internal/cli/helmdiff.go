@@ -176,7 +176,7 @@ func newDiffUpgradeCmd(env *Env) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			ch, err := loadChart(ctx, env, &cpo, args[1])
+			ch, err := loadChart(ctx, env, &cpo, args[1], false)
 			if err != nil {
 				return err
 			}

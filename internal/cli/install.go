@@ -35,6 +35,9 @@ type installFlags struct {
 	DisableOpenAPI bool
 	waitFlags
 	Apply action.ApplyOptions
+	DisableHooks bool
+	// DependencyUpdate is --dependency-update.
+	DependencyUpdate bool
 }
 
 func (f *installFlags) renderOptions(env *Env) action.RenderOptions {
@@ -79,6 +82,8 @@ func (f *installFlags) bind(cmd *cobra.Command, env *Env, verb string) {
 	bindOutputFlag(fs, &f.Output)
 	f.bindWait(fs, verb)
 	f.bindAtomic(fs, verb)
+	fs.BoolVar(&f.DisableHooks, "no-hooks", false, pick("prevent hooks from running during install", "disable pre/post upgrade hooks"))
+	fs.BoolVar(&f.DependencyUpdate, "dependency-update", false, "update dependencies if they are missing before installing the chart")
 }
 
 func bindForce(fs *pflag.FlagSet, force *bool, usage string) {
@@ -104,7 +109,7 @@ func (f *installFlags) validate() error {
 // chartAndValues loads the chart ref names and merges the values flags:
 // what install and upgrade both start from.
 func (f *installFlags) chartAndValues(ctx context.Context, env *Env, ref string) (*chart.Chart, values.Values, error) {
-	ch, err := loadChart(ctx, env, &f.ChartPathOptions, ref)
+	ch, err := loadChart(ctx, env, &f.ChartPathOptions, ref, f.DependencyUpdate)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,6 +157,7 @@ func (a *Install) Run(ctx context.Context) error {
 		Cfg: cfg, ReleaseName: a.Name, CreateNamespace: a.CreateNS, SkipCRDs: a.SkipCRDs,
 		DryRun: a.DryRun, Replace: a.Replace, Description: a.Description, Labels: a.Labels,
 		TakeOwnership: a.TakeOwnership, Force: a.Force, Render: a.renderOptions(a.Env), Apply: a.Apply,
+		DisableHooks: a.DisableHooks,
 	}
 	act.Wait, act.WaitForJobs, act.Timeout, act.Atomic = a.Wait, a.WaitForJobs, a.Timeout, a.Atomic
 	rel, err := act.Run(ctx, ch, vals)
@@ -253,7 +259,7 @@ func (a *Upgrade) Run(ctx context.Context) error {
 	act := &action.Upgrade{
 		Cfg: cfg, ReuseValues: a.ReuseValues, ResetValues: a.ResetValues, ResetThenReuseValues: a.ResetThenReuseValues,
 		Force: a.Force, TakeOwnership: a.TakeOwnership, DryRun: a.DryRun, Description: a.Description, Labels: a.Labels,
-		Render: a.renderOptions(a.Env), Apply: a.Apply,
+		Render: a.renderOptions(a.Env), Apply: a.Apply, DisableHooks: a.DisableHooks,
 	}
 	act.Wait, act.WaitForJobs, act.Timeout = a.Wait, a.WaitForJobs, a.Timeout
 	act.Atomic, act.CleanupOnFail = a.Atomic, a.CleanupOnFail

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/chartd/chartd/action"
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/kube"
@@ -22,7 +24,7 @@ import (
 func actionConfig(env *Env) (*action.Configuration, error) {
 	s := env.Settings
 	drv, _ := env.Lookup("HELM_DRIVER")
-	return action.New(action.Options{
+	cfg, err := action.New(action.Options{
 		Flags: kube.ConfigFlags{
 			Kubeconfig: s.KubeConfig, Context: s.KubeContext, Token: s.KubeToken,
 			AsUser: s.KubeAsUser, AsGroups: s.KubeAsGroups, APIServer: s.KubeAPIServer,
@@ -31,15 +33,31 @@ func actionConfig(env *Env) (*action.Configuration, error) {
 		},
 		Driver: drv, MaxHistory: s.MaxHistory, Logger: env.Logger,
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Hook logs asked for by helm.sh/hook-output-log-policy go to stderr,
+	// where Helm 3 writes them.
+	cfg.HookOutput = func(_, _, _ string, log io.Reader) error {
+		_, err := io.Copy(env.Err, log)
+		return err
+	}
+	return cfg, nil
 }
 
-// loadChart locates (downloading when needed) and loads a chart reference.
-func loadChart(ctx context.Context, env *Env, opts *ChartPathOptions, ref string) (*chart.Chart, error) {
+// loadChart locates (downloading when needed) and loads a chart reference;
+// with depUpdate it first fetches the dependencies the chart lacks
+// (--dependency-update).
+func loadChart(ctx context.Context, env *Env, opts *ChartPathOptions, ref string, depUpdate bool) (*chart.Chart, error) {
 	p, err := locateChart(ctx, env, opts, ref)
 	if err != nil {
 		return nil, err
 	}
-	return chart.Load(ctx, p)
+	ch, err := chart.Load(ctx, p)
+	if err != nil || !depUpdate {
+		return ch, err
+	}
+	return updateMissingDependencies(ctx, env, opts, p, ch, env.Out)
 }
 
 // generatedName is --generate-name's: the chart's base name and the time.
@@ -55,6 +73,8 @@ type statusOptions struct {
 	showMetadata    bool
 	hideNotes       bool
 	debug           bool
+	// resources are --show-resources' live objects, as Tables.
+	resources map[string][]runtime.Object
 }
 
 // printRelease prints a release as `helm status` / install / upgrade do.
@@ -91,6 +111,7 @@ func printRelease(out io.Writer, r *release.Release, format outputFormat, o stat
 	if o.showDescription {
 		fmt.Fprintf(out, "DESCRIPTION: %s\n", r.Info.Description)
 	}
+	printResources(out, o.resources)
 	var tests []*release.Hook
 	for _, h := range r.Hooks {
 		for _, e := range h.Events {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gosuri/uitable"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/chartd/chartd/action"
 	"github.com/chartd/chartd/release"
@@ -61,6 +62,7 @@ To see revision numbers, run 'helm history RELEASE'.
 	f.IntVar(&maxHistory, "history-max", maxHistory, "limit the maximum number of revisions saved per release. Use 0 for no limit")
 	f.BoolVar(&a.CleanupOnFail, "cleanup-on-fail", false, "allow deletion of new resources created in this rollback when rollback fails")
 	wf.bindWait(f, "rollback")
+	f.BoolVar(&a.DisableHooks, "no-hooks", false, "prevent hooks from running during rollback")
 	return cmd
 }
 
@@ -112,6 +114,7 @@ uninstalling them.
 	f.BoolVar(&a.IgnoreNotFound, "ignore-not-found", false, `Treat "release not found" as a successful uninstall`)
 	f.StringVar(&a.Description, "description", "", "add a custom description")
 	wf.bindWait(f, "uninstall")
+	f.BoolVar(&a.DisableHooks, "no-hooks", false, "prevent hooks from running during uninstallation")
 	return cmd
 }
 
@@ -298,6 +301,7 @@ func newStatusCmd(env *Env) *cobra.Command {
 		format          outputFormat
 		showDescription bool
 		drift           bool
+		showResources   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status RELEASE_NAME",
@@ -319,14 +323,24 @@ The status consists of:
 			if err := checkDrift(drift, format); err != nil {
 				return err
 			}
-			r, err := getRelease(cmd.Context(), env, args[0], revision)
+			cfg, err := actionConfig(env)
 			if err != nil {
 				return err
+			}
+			r, err := (&action.Get{Cfg: cfg, Version: revision}).Run(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			var res map[string][]runtime.Object
+			if showResources {
+				if r, res, err = withResources(cmd.Context(), cfg, r, format); err != nil {
+					return err
+				}
 			}
 			// Helm's status leaves the chart out of -o json|yaml.
 			shown := *r
 			shown.Chart = nil
-			if err := printRelease(env.Out, &shown, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug}); err != nil {
+			if err := printRelease(env.Out, &shown, format, statusOptions{showDescription: showDescription, debug: env.Settings.Debug, resources: res}); err != nil {
 				return err
 			}
 			return printDrift(cmd.Context(), env, r, drift, format)
@@ -336,6 +350,7 @@ The status consists of:
 	bindDriftFlag(f, &drift)
 	f.IntVar(&revision, "revision", 0, "if set, display the status of the named release with revision")
 	f.BoolVar(&showDescription, "show-desc", false, "if set, display the description message of the named release")
+	f.BoolVar(&showResources, "show-resources", false, "if set, display the resources of the named release")
 	bindOutputFlag(f, &format)
 	return cmd
 }

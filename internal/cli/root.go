@@ -127,6 +127,8 @@ func NewRootCmd(env *Env) *cobra.Command {
 		newHistoryCmd(env),
 		newGetCmd(env),
 		newDiffCmd(env),
+		newReleaseTestCmd(env),
+		newUnlockCmd(env),
 	)
 	return cmd
 }

@@ -29,7 +29,7 @@ func (w *waitFlags) bindWait(fs *pflag.FlagSet, verb string) {
 	}
 	fs.Var(waitValue{&w.Wait}, "wait", usage)
 	fs.Lookup("wait").NoOptDefVal = string(kube.WaitLegacy)
-	fs.DurationVar(&w.Timeout, "timeout", 300*time.Second, "time to wait for any individual Kubernetes operation (like Jobs for hooks)")
+	bindTimeout(fs, &w.Timeout)
 	if verb != "uninstall" {
 		fs.BoolVar(&w.WaitForJobs, "wait-for-jobs", false, "if set and --wait enabled, will wait until all Jobs have been completed before marking the release as successful. It will wait for as long as --timeout")
 	}

@@ -38,14 +38,12 @@ func TestFlagsMatchHelm3(t *testing.T) {
 	helm4Flags := map[string]bool{"--server-side": true, "--force-conflicts": true, "--drift": true}
 	ours, helm3, _ := clients(t)
 	later := map[string][]string{
-		"install":   {"--dependency-update", "--no-hooks", "--post-renderer", "--post-renderer-args"},
-		"upgrade":   {"--dependency-update", "--no-hooks", "--post-renderer", "--post-renderer-args"},
-		"rollback":  {"--no-hooks", "--recreate-pods"},
-		"uninstall": {"--no-hooks"},
-		"status":    {"--show-resources"},
+		"install":  {"--post-renderer", "--post-renderer-args"},
+		"upgrade":  {"--post-renderer", "--post-renderer-args"},
+		"rollback": {"--recreate-pods"},
 	}
 	for _, c := range []string{"install", "upgrade", "rollback", "uninstall", "list", "status", "history",
-		"get all", "get values", "get manifest", "get notes", "get hooks", "get metadata"} {
+		"get all", "get values", "get manifest", "get notes", "get hooks", "get metadata", "test"} {
 		args := append(strings.Fields(c), "--help")
 		got, want := flagLines(ours.must(t, args...)), flagLines(helm3.must(t, args...))
 		if len(want) == 0 {
