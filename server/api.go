@@ -179,6 +179,9 @@ type apiProvenance struct {
 	Signer       string `json:"signer,omitempty"`
 	Fingerprint  string `json:"fingerprint,omitempty"`
 	ServerSigned bool   `json:"serverSigned,omitempty"`
+	// Verified: the .prov was checked against a key the tenant trusts
+	// when it was stored (the signer is then known).
+	Verified bool `json:"verified"`
 }
 
 func (s *Server) apiVersion(repo string, cv *storage.ChartVersion) (apiVersion, error) {
@@ -191,6 +194,7 @@ func (s *Server) apiVersion(repo string, cv *storage.ChartVersion) (apiVersion, 
 		Signer:       cv.Signer,
 		Fingerprint:  cv.SignerFingerprint,
 		ServerSigned: cv.ServerSigned,
+		Verified:     cv.ProvDigest != "" && cv.SignerFingerprint != "",
 	}}, nil
 }
 
