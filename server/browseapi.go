@@ -394,6 +394,10 @@ type sessionInfo struct {
 	User          string `json:"user,omitempty"`
 	Authenticated bool   `json:"authenticated"`
 	Admin         bool   `json:"admin"`
+	// ReadScopes are the token scopes that read every tenant the user may
+	// read, for a UI to ask the token endpoint for once, rather than send
+	// a password (a bcrypt check) with every request.
+	ReadScopes []string `json:"readScopes,omitempty"`
 }
 
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
@@ -415,7 +419,47 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		info.Authenticated, info.User = true, s.subject(r)
+		scopes, err := s.readScopes(r, info.User)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		info.ReadScopes = scopes
 	}
 	info.Admin = s.globalAdmin(r)
 	writeJSON(w, http.StatusOK, info)
+}
+
+// readScopes lists artifact-repository:<tenant>:pull for every tenant that
+// holds something and that user may read, decided from the user's grants
+// directly: the password was checked once already.
+func (s *Server) readScopes(r *http.Request, user string) ([]string, error) {
+	if s.auth.users == nil {
+		return nil, nil
+	}
+	u, ok := s.auth.users.users[user]
+	if !ok {
+		return nil, nil
+	}
+	sr, err := s.searcher()
+	if err != nil {
+		return nil, err
+	}
+	all, err := sr.Tenants(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := []string{}
+	for _, t := range all {
+		tenant := s.tenantOf(t.Path)
+		if seen[tenant] {
+			continue
+		}
+		seen[tenant] = true
+		if u.may(tenantResource(tenant), actionPull) {
+			out = append(out, "artifact-repository:"+tenant+":pull")
+		}
+	}
+	return out, nil
 }

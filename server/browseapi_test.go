@@ -12,7 +12,7 @@ import (
 )
 
 // browseServer: tenant a holds app in 12 versions (one a pre-release, the
-// newest by semver pushed first) and web; root holds everything;
+// newest by semver pushed first) and web, b holds other;
 // alice reads a, root administers "*".
 func browseServer(t *testing.T) *testServer {
 	t.Helper()
@@ -35,6 +35,10 @@ func browseServer(t *testing.T) *testServer {
 	}
 	if r := ts.do(t, "POST", "/api/a/charts", bytesReader(charttest.Chart("web", "1.0.0", nil)), alice); r.status != http.StatusCreated {
 		t.Fatalf("upload web: %d %s", r.status, r.body)
+	}
+	root := map[string]string{"Authorization": basicHeader("root", "root-pw")}
+	if r := ts.do(t, "POST", "/api/b/charts", bytesReader(charttest.Chart("other", "1.0.0", nil)), root); r.status != http.StatusCreated {
+		t.Fatalf("upload other: %d %s", r.status, r.body)
 	}
 	return ts
 }
@@ -180,6 +184,7 @@ func TestSession(t *testing.T) {
 		Auth, TokenEndpoint, User string
 		AnonymousRead             bool
 		Authenticated, Admin      bool
+		ReadScopes                []string
 	}
 	for _, tt := range []struct {
 		name, auth string
@@ -187,8 +192,10 @@ func TestSession(t *testing.T) {
 		want       session
 	}{
 		{"anonymous", "", 200, session{Auth: "users", TokenEndpoint: "/v2/token"}},
-		{"alice", basicHeader("alice", "alice-pw"), 200, session{Auth: "users", TokenEndpoint: "/v2/token", User: "alice", Authenticated: true}},
-		{"root", basicHeader("root", "root-pw"), 200, session{Auth: "users", TokenEndpoint: "/v2/token", User: "root", Authenticated: true, Admin: true}},
+		{"alice", basicHeader("alice", "alice-pw"), 200, session{Auth: "users", TokenEndpoint: "/v2/token", User: "alice", Authenticated: true,
+			ReadScopes: []string{"artifact-repository:a:pull"}}},
+		{"root", basicHeader("root", "root-pw"), 200, session{Auth: "users", TokenEndpoint: "/v2/token", User: "root", Authenticated: true, Admin: true,
+			ReadScopes: []string{"artifact-repository:a:pull", "artifact-repository:b:pull"}}},
 		{"wrong password", basicHeader("alice", "nope"), 401, session{}},
 	} {
 		r := ts.do(t, "GET", "/api/v1/session", nil, map[string]string{"Authorization": tt.auth})
