@@ -150,6 +150,7 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 	}
 	r.Path("/signing-key.asc").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleSigningKey)
 	r.Path("/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleWelcome)
+	s.uiRoutes(r)
 	if !s.cfg.DisableAPI {
 		s.searchRoutes(r) // before the ChartMuseum routes; see searchapi.go
 	}
