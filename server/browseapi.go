@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -96,7 +95,7 @@ func noRepository(repo string, err error) error {
 	return withStatus(http.StatusNotFound, "no chart repository at /"+repo, err)
 }
 
-func (s *Server) browser() (browser, error) {
+func (s *Server) browsing() (browser, error) {
 	b, ok := s.meta.(browser)
 	if !ok {
 		return nil, errNoSearch
@@ -117,7 +116,7 @@ type chartSummary struct {
 // charts by name, each with its newest stable version, from the
 // repositories the caller may read (or from ?repo= alone).
 func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
-	b, err := s.browser()
+	b, err := s.browsing()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -170,8 +169,7 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]chartSummary, 0, len(found))
 	for _, c := range found {
-		vs := sortedVersionNames(c.Versions)
-		cv, err := s.meta.ChartVersion(r.Context(), c.TenantID, c.Name, newestStable(vs))
+		cv, err := s.meta.ChartVersion(r.Context(), c.TenantID, c.Name, pickNewest(c.Versions))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -181,37 +179,15 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		out = append(out, chartSummary{Repository: c.Path, Tenant: s.tenantOf(c.Path), Name: c.Name, VersionCount: len(vs), Latest: av})
+		out = append(out, chartSummary{Repository: c.Path, Tenant: s.tenantOf(c.Path), Name: c.Name, VersionCount: len(c.Versions), Latest: av})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"charts": out, "offset": p.offset, "limit": p.limit, "next": p.next(more)})
 }
 
-// sortedVersionNames orders version names newest first by semver, each
-// parsed once (a sort that parsed in its comparison would parse each
-// name log n times: seconds at 10,000 versions). Names that are no semver
-// go last, in their stored order.
+// sortedVersionNames orders version names newest first by semver.
 func sortedVersionNames(names []string) []string {
-	type parsed struct {
-		name string
-		v    *semver.Version
-	}
-	ps := make([]parsed, len(names))
-	for i, n := range names {
-		v, _ := semver.NewVersion(n)
-		ps[i] = parsed{n, v}
-	}
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i].v, ps[j].v
-		if a == nil || b == nil {
-			return a != nil
-		}
-		return a.GreaterThan(b)
-	})
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.name
-	}
-	return out
+	sortBySemver(names, func(n string) string { return n })
+	return names
 }
 
 // newestStable is the first name that is no pre-release, else the first
@@ -225,10 +201,37 @@ func newestStable(sorted []string) string {
 	return sorted[0]
 }
 
+// pickNewest is newestStable(sortedVersionNames(names)) in one pass, each
+// name parsed once and nothing sorted: a page of charts needs only the one
+// version it shows of each, however many each has.
+func pickNewest(names []string) string {
+	var best, bestPre *semver.Version
+	var bestName, bestPreName string
+	for _, n := range names {
+		v, err := semver.NewVersion(n)
+		switch {
+		case err != nil:
+		case v.Prerelease() == "":
+			if best == nil || v.GreaterThan(best) {
+				best, bestName = v, n
+			}
+		case bestPre == nil || v.GreaterThan(bestPre):
+			bestPre, bestPreName = v, n
+		}
+	}
+	switch {
+	case best != nil:
+		return bestName
+	case bestPre != nil:
+		return bestPreName
+	}
+	return names[0] // none is semver: the first, as sortBySemver leaves them
+}
+
 // versionPage reads one page of a chart's versions, newest first: the
 // names of all (the primary key alone), the rows of the page's.
 func (s *Server) versionPage(r *http.Request, t storage.Tenant, name string, p page) ([]storage.ChartVersion, int, error) {
-	b, err := s.browser()
+	b, err := s.browsing()
 	if err != nil {
 		return nil, 0, err
 	}

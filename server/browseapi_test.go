@@ -230,3 +230,20 @@ func TestSession(t *testing.T) {
 		t.Errorf("a server without auth: %s", r.body)
 	}
 }
+
+// pickNewest agrees with sorting then taking the newest stable.
+func TestPickNewest(t *testing.T) {
+	for _, names := range [][]string{
+		{"1.0.0", "2.0.0", "1.5.0"},
+		{"2.0.0-rc.1", "1.0.0"},
+		{"2.0.0-rc.1", "2.0.0-rc.2"},
+		{"not-semver", "0.1.0"},
+		{"not-semver", "other"},
+		{"1.0.0+build", "1.0.0-alpha", "0.9.0"},
+	} {
+		want := newestStable(sortedVersionNames(append([]string(nil), names...)))
+		if got := pickNewest(names); got != want {
+			t.Errorf("pickNewest(%v) = %s, want %s", names, got, want)
+		}
+	}
+}

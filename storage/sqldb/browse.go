@@ -53,10 +53,13 @@ func (db *DB) BrowseCharts(ctx context.Context, bq BrowseQuery) ([]ChartSummary,
 			tenantArgs = append(tenantArgs, id)
 		}
 	}
-	var source string
+	var top string
 	var args []any
 	if len(bq.Words) == 0 {
-		source = `SELECT tenant_id, name, version FROM chart_versions WHERE 1 = 1` + tenantIn
+		// Straight off the chart_versions_name index, which the scan reads
+		// in order and leaves at the page's end.
+		top = `top AS (SELECT tenant_id, name FROM chart_versions WHERE 1 = 1` + tenantIn + `
+			GROUP BY name, tenant_id ORDER BY name, tenant_id LIMIT ? OFFSET ?)`
 		args = append(args, tenantArgs...)
 	} else {
 		var parts []string
@@ -74,12 +77,12 @@ func (db *DB) BrowseCharts(ctx context.Context, bq BrowseQuery) ([]ChartSummary,
 			parts = append(parts, `SELECT DISTINCT tenant_id, name, version FROM chart_terms WHERE (`+strings.Join(ors, " OR ")+`)`+tenantIn)
 			args = append(args, tenantArgs...)
 		}
-		source = strings.Join(parts, " INTERSECT ")
+		top = `found (tenant_id, name, version) AS (` + strings.Join(parts, " INTERSECT ") + `),
+			top AS (SELECT tenant_id, name FROM found GROUP BY name, tenant_id ORDER BY name, tenant_id LIMIT ? OFFSET ?)`
 	}
 	// One row more than asked tells whether another page follows.
 	args = append(args, limit+1, bq.Offset)
-	query := `WITH found (tenant_id, name, version) AS (` + source + `),
-		top AS (SELECT tenant_id, name FROM found GROUP BY name, tenant_id ORDER BY name, tenant_id LIMIT ? OFFSET ?)
+	query := `WITH ` + top + `
 		SELECT t.id, t.path, top.name, c.version FROM top
 		JOIN tenants t ON t.id = top.tenant_id
 		JOIN chart_versions c ON c.tenant_id = top.tenant_id AND c.name = top.name

@@ -46,13 +46,14 @@ async function download(d: VersionDetails) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-function Versions({ repo, name, current }: { repo: string; name: string; current: string }) {
+function Versions({ repo, name, current, onLoad }: { repo: string; name: string; current: string; onLoad: () => void }) {
   const first = useLoad((signal) => api<VersionPage>("/charts/" + encodeURIComponent(name), { repo, limit: versionPage }, { signal }), [repo, name]);
   const [extra, setExtra] = useState<Version[]>([]);
   const [next, setNext] = useState<number | null>(null);
   useEffect(() => {
     setExtra([]);
     setNext(first.data?.next ?? null);
+    if (first.data) onLoad();
   }, [first.data]);
   if (first.error) return <Problem error={first.error} />;
   if (!first.data) return <p aria-busy="true">Loading versions…</p>;
@@ -102,12 +103,12 @@ export function Chart({ repo, name, version }: { repo: string; name: string; ver
     (signal) => api<VersionDetails>("/charts/" + encodeURIComponent(name) + "/" + encodeURIComponent(version ?? "latest"), { repo }, { signal }),
     [repo, name, version],
   );
+  const [versionsShown, setVersionsShown] = useState(false);
   useEffect(() => {
-    if (d.data) {
-      document.title = `${d.data.name} ${d.data.version} · chartd`;
-      markReady("chart");
-    }
-  }, [d.data]);
+    if (d.data) document.title = `${d.data.name} ${d.data.version} · chartd`;
+    // The page is rendered once both its version and its versions are.
+    if (d.data && versionsShown) markReady("chart");
+  }, [d.data, versionsShown]);
   if (d.error) return <Problem error={d.error} />;
   if (!d.data) return <p aria-busy="true">Loading {name}…</p>;
   const v = d.data;
@@ -274,7 +275,7 @@ export function Chart({ repo, name, version }: { repo: string; name: string; ver
       )}
       <section aria-labelledby="versions-title">
         <h2 id="versions-title">Versions</h2>
-        <Versions repo={repo} name={name} current={v.version} />
+        <Versions repo={repo} name={name} current={v.version} onLoad={() => setVersionsShown(true)} />
       </section>
     </article>
   );
