@@ -18,6 +18,9 @@ func browseServer(t *testing.T) *testServer {
 	t.Helper()
 	ts := newTestServer(t, func(c *Config) {
 		c.Depth = 1
+		// A whole core for password checks: on a loaded machine a queued
+		// check would wait past its slot and answer 429.
+		c.PasswordCheckShare = 1
 		c.Users = []UserConfig{
 			{Name: "alice", Password: "alice-pw", Grants: []Grant{{Tenant: "a", Actions: []string{"pull", "push"}}}},
 			{Name: "root", Password: "root-pw", Grants: []Grant{{Tenant: "*", Actions: []string{"admin"}}}},
