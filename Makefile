@@ -149,9 +149,10 @@ postgres:
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15 gnupg)
 
 # The browser tests (test/ui) and the UI benchmark drive Debian's headless Chromium.
-chromium:
+# After postgres: under make -j two apt-get runs would race for dpkg's lock.
+chromium: postgres
 	@command -v chromium >/dev/null || \
-		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y chromium)
 
 # --- the web UI ----------------------------------------------------------------
 # web/ (Preact, marked, DOMPurify; pinned by package-lock.json) bundled by esbuild
