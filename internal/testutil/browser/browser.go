@@ -72,6 +72,11 @@ func ArtifactsDir(tb testing.TB) string {
 	name := regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(tb.Name(), "_")
 	dir, err := filepath.Abs(filepath.Join(root, name))
 	if err == nil {
+		// A previous run's screenshots (a failure's among them) would
+		// read as this run's.
+		err = os.RemoveAll(dir)
+	}
+	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
 	}
 	if err != nil {
