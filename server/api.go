@@ -93,7 +93,7 @@ func (s *Server) findVersion(r *http.Request, repo, name, version string) (stora
 			if len(names) == 0 {
 				return storage.ChartVersion{}, storage.ErrNotFound
 			}
-			return s.meta.ChartVersion(r.Context(), t.ID, name, newestStable(sortedVersionNames(names)))
+			return s.meta.ChartVersion(r.Context(), t.ID, name, pickNewest(names))
 		}
 		vs, err := s.meta.ChartVersions(r.Context(), t.ID, name)
 		if err != nil {
