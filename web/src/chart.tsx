@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { HTTPError, Version, VersionDetails, VersionPage, api, currentLogin } from "./api";
 import { Snippet, Yaml } from "./code";
 import { Link, chartHref, repoHref } from "./nav";
-import { Problem, bytes, date, markReady, useLoad } from "./util";
+import { Loaded, Problem, bytes, date, markReady, useLoad } from "./util";
 
 const versionPage = 20;
 
@@ -46,14 +46,12 @@ async function download(d: VersionDetails) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-function Versions({ repo, name, current, onLoad }: { repo: string; name: string; current: string; onLoad: () => void }) {
-  const first = useLoad((signal) => api<VersionPage>("/charts/" + encodeURIComponent(name), { repo, limit: versionPage }, { signal }), [repo, name]);
+function Versions({ repo, name, current, first }: { repo: string; name: string; current: string; first: Loaded<VersionPage> }) {
   const [extra, setExtra] = useState<Version[]>([]);
   const [next, setNext] = useState<number | null>(null);
   useEffect(() => {
     setExtra([]);
     setNext(first.data?.next ?? null);
-    if (first.data) onLoad();
   }, [first.data]);
   if (first.error) return <Problem error={first.error} />;
   if (!first.data) return <p aria-busy="true">Loading versions…</p>;
@@ -103,12 +101,17 @@ export function Chart({ repo, name, version }: { repo: string; name: string; ver
     (signal) => api<VersionDetails>("/charts/" + encodeURIComponent(name) + "/" + encodeURIComponent(version ?? "latest"), { repo }, { signal }),
     [repo, name, version],
   );
-  const [versionsShown, setVersionsShown] = useState(false);
+  // Asked for at once with the version, not after it renders: the page
+  // waits for the slower of the two, not for both in turn.
+  const versions = useLoad(
+    (signal) => api<VersionPage>("/charts/" + encodeURIComponent(name), { repo, limit: versionPage }, { signal }),
+    [repo, name],
+  );
   useEffect(() => {
     if (d.data) document.title = `${d.data.name} ${d.data.version} · chartd`;
     // The page is rendered once both its version and its versions are.
-    if (d.data && versionsShown) markReady("chart");
-  }, [d.data, versionsShown]);
+    if (d.data && versions.data) markReady("chart");
+  }, [d.data, versions.data]);
   if (d.error) return <Problem error={d.error} />;
   if (!d.data) return <p aria-busy="true">Loading {name}…</p>;
   const v = d.data;
@@ -275,7 +278,7 @@ export function Chart({ repo, name, version }: { repo: string; name: string; ver
       )}
       <section aria-labelledby="versions-title">
         <h2 id="versions-title">Versions</h2>
-        <Versions repo={repo} name={name} current={v.version} onLoad={() => setVersionsShown(true)} />
+        <Versions repo={repo} name={name} current={v.version} first={versions} />
       </section>
     </article>
   );
