@@ -86,14 +86,14 @@ func (s *Server) findVersion(r *http.Request, repo, name, version string) (stora
 		if b, ok := s.meta.(browser); ok {
 			// The names alone, from the primary key: a chart's every row
 			// would be read only to pick one.
-			names, err := b.VersionNames(r.Context(), t.ID, name)
+			names, err := s.sortedVersions(r.Context(), b, t.ID, t.Generation, name)
 			if err != nil {
 				return storage.ChartVersion{}, err
 			}
 			if len(names) == 0 {
 				return storage.ChartVersion{}, storage.ErrNotFound
 			}
-			return s.meta.ChartVersion(r.Context(), t.ID, name, pickNewest(names))
+			return s.meta.ChartVersion(r.Context(), t.ID, name, newestStable(names))
 		}
 		vs, err := s.meta.ChartVersions(r.Context(), t.ID, name)
 		if err != nil {

@@ -132,6 +132,7 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ids []int64
+	generation := map[int64]int64{} // by tenant row, read before the page
 	if r.URL.Query().Has("repo") {
 		repo, err := s.repoTarget(r)
 		if err != nil {
@@ -147,6 +148,7 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ids = []int64{t.ID}
+		generation[t.ID] = t.Generation
 	} else {
 		sr, err := s.searcher()
 		if err == nil {
@@ -155,6 +157,7 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 			ids = make([]int64, 0, len(ts))
 			for _, t := range ts {
 				ids = append(ids, t.ID)
+				generation[t.ID] = t.Generation
 			}
 		}
 		if err != nil {
@@ -169,7 +172,19 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]chartSummary, 0, len(found))
 	for _, c := range found {
-		cv, err := s.meta.ChartVersion(r.Context(), c.TenantID, c.Name, pickNewest(c.Versions))
+		names, err := s.sortedVersions(r.Context(), b, c.TenantID, generation[c.TenantID], c.Name)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if len(names) == 0 {
+			continue // deleted since the page was read
+		}
+		newest := newestStable(names)
+		cv, err := s.meta.ChartVersion(r.Context(), c.TenantID, c.Name, newest)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // likewise
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -179,7 +194,7 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		out = append(out, chartSummary{Repository: c.Path, Tenant: s.tenantOf(c.Path), Name: c.Name, VersionCount: len(c.Versions), Latest: av})
+		out = append(out, chartSummary{Repository: c.Path, Tenant: s.tenantOf(c.Path), Name: c.Name, VersionCount: c.Versions, Latest: av})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"charts": out, "offset": p.offset, "limit": p.limit, "next": p.next(more)})
 }
@@ -201,33 +216,6 @@ func newestStable(sorted []string) string {
 	return sorted[0]
 }
 
-// pickNewest is newestStable(sortedVersionNames(names)) in one pass, each
-// name parsed once and nothing sorted: a page of charts needs only the one
-// version it shows of each, however many each has.
-func pickNewest(names []string) string {
-	var best, bestPre *semver.Version
-	var bestName, bestPreName string
-	for _, n := range names {
-		v, err := semver.NewVersion(n)
-		switch {
-		case err != nil:
-		case v.Prerelease() == "":
-			if best == nil || v.GreaterThan(best) {
-				best, bestName = v, n
-			}
-		case bestPre == nil || v.GreaterThan(bestPre):
-			bestPre, bestPreName = v, n
-		}
-	}
-	switch {
-	case best != nil:
-		return bestName
-	case bestPre != nil:
-		return bestPreName
-	}
-	return names[0] // none is semver: the first, as sortBySemver leaves them
-}
-
 // versionPage reads one page of a chart's versions, newest first: the
 // names of all (the primary key alone), the rows of the page's.
 func (s *Server) versionPage(r *http.Request, t storage.Tenant, name string, p page) ([]storage.ChartVersion, int, error) {
@@ -235,11 +223,10 @@ func (s *Server) versionPage(r *http.Request, t storage.Tenant, name string, p p
 	if err != nil {
 		return nil, 0, err
 	}
-	names, err := b.VersionNames(r.Context(), t.ID, name)
+	names, err := s.sortedVersions(r.Context(), b, t.ID, t.Generation, name)
 	if err != nil {
 		return nil, 0, err
 	}
-	names = sortedVersionNames(names)
 	total := len(names)
 	if p.offset >= total {
 		return []storage.ChartVersion{}, total, nil

@@ -91,6 +91,42 @@ func TestBrowseCharts(t *testing.T) {
 			t.Errorf("%q (-want +got):\n%s", tt.query, diff)
 		}
 	}
+	// The newest version shown follows a push and a delete at once (the
+	// cache of sorted version names is kept under the path's generation),
+	// on the page of charts, the page of versions and latest alike.
+	latest := func() string {
+		t.Helper()
+		fromPage := get("q=name:app", alice).Charts[0].Latest.Version
+		var v, first struct {
+			Version  string
+			Versions []struct{ Version string }
+			Total    int
+		}
+		r := ts.do(t, "GET", "/api/v1/charts/app/latest?repo=a", nil, alice)
+		if err := json.Unmarshal(r.body, &v); err != nil || v.Version != fromPage {
+			t.Errorf("latest: %s, the page of charts: %s", r.body, fromPage)
+		}
+		r = ts.do(t, "GET", "/api/v1/charts/app?repo=a&limit=2", nil, alice)
+		if err := json.Unmarshal(r.body, &first); err != nil || len(first.Versions) != 2 || first.Versions[1].Version != fromPage {
+			t.Errorf("first page of versions: %s", r.body)
+		}
+		return fromPage
+	}
+	if got := latest(); got != "2.0.0" {
+		t.Errorf("the newest is %s", got)
+	}
+	if r := ts.do(t, "POST", "/api/a/charts", bytesReader(charttest.Chart("app", "2.1.0", nil)), alice); r.status != http.StatusCreated {
+		t.Fatalf("upload app-2.1.0: %d %s", r.status, r.body)
+	}
+	if got := latest(); got != "2.1.0" {
+		t.Errorf("after pushing 2.1.0 the newest is %s", got)
+	}
+	if r := ts.do(t, "DELETE", "/api/a/charts/app/2.1.0", nil, alice); r.status != http.StatusOK {
+		t.Fatalf("delete app-2.1.0: %d %s", r.status, r.body)
+	}
+	if got := latest(); got != "2.0.0" {
+		t.Errorf("after deleting 2.1.0 the newest is %s", got)
+	}
 	for _, tt := range []struct {
 		query string
 		hdr   map[string]string
@@ -231,22 +267,5 @@ func TestSession(t *testing.T) {
 	r = open.do(t, "GET", "/api/v1/session", nil, nil)
 	if err := json.Unmarshal(r.body, &got); err != nil || got.Auth != "none" || !got.AnonymousRead || !got.Admin {
 		t.Errorf("a server without auth: %s", r.body)
-	}
-}
-
-// pickNewest agrees with sorting then taking the newest stable.
-func TestPickNewest(t *testing.T) {
-	for _, names := range [][]string{
-		{"1.0.0", "2.0.0", "1.5.0"},
-		{"2.0.0-rc.1", "1.0.0"},
-		{"2.0.0-rc.1", "2.0.0-rc.2"},
-		{"not-semver", "0.1.0"},
-		{"not-semver", "other"},
-		{"1.0.0+build", "1.0.0-alpha", "0.9.0"},
-	} {
-		want := newestStable(sortedVersionNames(append([]string(nil), names...)))
-		if got := pickNewest(names); got != want {
-			t.Errorf("pickNewest(%v) = %s, want %s", names, got, want)
-		}
 	}
 }

@@ -54,6 +54,9 @@ type Server struct {
 	gate    *writeGate
 	handler http.Handler
 	started time.Time
+
+	// versions caches sorted version names for the browsing API.
+	versions versionCache
 }
 
 // Options are the parts of a Server that are not configuration.

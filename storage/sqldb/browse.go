@@ -22,13 +22,14 @@ type BrowseQuery struct {
 	Offset  int
 }
 
-// ChartSummary is one chart of a page: where it is and the names of all its
-// versions (the caller picks the one to show by semver, which SQL cannot).
+// ChartSummary is one chart of a page: where it is and how many versions
+// it has (counted on the primary key). Which one to show is the caller's
+// pick by semver, which SQL cannot make (see VersionNames).
 type ChartSummary struct {
 	TenantID int64
 	Path     string
 	Name     string
-	Versions []string
+	Versions int
 }
 
 // BrowseCharts returns a page of charts (by name, then tenant row) and
@@ -83,10 +84,10 @@ func (db *DB) BrowseCharts(ctx context.Context, bq BrowseQuery) ([]ChartSummary,
 	// One row more than asked tells whether another page follows.
 	args = append(args, limit+1, bq.Offset)
 	query := `WITH ` + top + `
-		SELECT t.id, t.path, top.name, c.version FROM top
-		JOIN tenants t ON t.id = top.tenant_id
-		JOIN chart_versions c ON c.tenant_id = top.tenant_id AND c.name = top.name
-		ORDER BY top.name, top.tenant_id, c.version`
+		SELECT t.id, t.path, top.name,
+			(SELECT COUNT(*) FROM chart_versions c WHERE c.tenant_id = top.tenant_id AND c.name = top.name)
+		FROM top JOIN tenants t ON t.id = top.tenant_id
+		ORDER BY top.name, top.tenant_id`
 	rows, err := db.read().c.QueryContext(ctx, db.rebind(query), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("sqldb: browse: %w", err)
@@ -94,16 +95,11 @@ func (db *DB) BrowseCharts(ctx context.Context, bq BrowseQuery) ([]ChartSummary,
 	defer rows.Close()
 	var out []ChartSummary
 	for rows.Next() {
-		var id int64
-		var path, name, version string
-		if err := rows.Scan(&id, &path, &name, &version); err != nil {
+		var c ChartSummary
+		if err := rows.Scan(&c.TenantID, &c.Path, &c.Name, &c.Versions); err != nil {
 			return nil, false, fmt.Errorf("sqldb: browse: %w", err)
 		}
-		if n := len(out); n == 0 || out[n-1].TenantID != id || out[n-1].Name != name {
-			out = append(out, ChartSummary{TenantID: id, Path: path, Name: name})
-		}
-		last := &out[len(out)-1]
-		last.Versions = append(last.Versions, version)
+		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("sqldb: browse: %w", err)
