@@ -26,13 +26,13 @@ PG_BINDIR ?= /usr/lib/postgresql/15/bin
 export CHARTD_PEERS := $(PEERS)
 export PATH := $(PEERS):$(PATH)
 
-.PHONY: all build run test test-unit test-e2e tools bench fuzz vet clean postgres cluster FORCE
+.PHONY: all build run test test-unit test-e2e tools bench fuzz vet clean postgres cluster ui chromium FORCE
 
 all: build
 
 # -s -w drops the symbol table and DWARF: about a third of the binary, and
 # nothing a running server reads (panics still print file:line traces).
-build:
+build: ui
 	$(GO) build -trimpath -tags '$(CHARTD_TAGS)' -ldflags '$(CHARTD_LDFLAGS)' -o $(BIN)/chartd ./cmd/chartd
 	$(GO) build -o $(BIN)/helm ./cmd/helm
 
@@ -42,7 +42,7 @@ run: build
 # --- peers -------------------------------------------------------------------
 # Independent targets: `make -j tools` builds the peers in parallel.
 tools: $(PEERS)/helm $(PEERS)/helm4 $(PEERS)/chartmuseum $(PEERS)/helm-cm-push $(PEERS)/oras postgres \
-	$(PEERS)/minio $(PEERS)/azurite-blob $(PEERS)/fake-gcs-server cluster
+	$(PEERS)/minio $(PEERS)/azurite-blob $(PEERS)/fake-gcs-server cluster chromium
 
 # Real Helm, built as Helm's release builds are (its Makefile at the tag): static, -trimpath, stripped, with the
 # version stamped. Helm 3 also stamps the Kubernetes version it defaults to (.Capabilities.KubeVersion, lint's
@@ -148,11 +148,29 @@ postgres:
 	@test -x $(PG_BINDIR)/initdb && command -v gpg >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15 gnupg)
 
+# The browser tests (test/ui) and the UI benchmark drive Debian's headless Chromium.
+# After postgres: under make -j two apt-get runs would race for dpkg's lock.
+chromium: postgres
+	@command -v chromium >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y chromium)
+
+# --- the web UI ----------------------------------------------------------------
+# web/ (Preact, marked, DOMPurify; pinned by package-lock.json) bundled by esbuild
+# into internal/webui/dist, which chartd embeds. Only the npm registry is needed.
+# Without it, go build embeds internal/webui/dist-fallback (a page saying so).
+UI_DIST := internal/webui/dist/index.html
+ui: $(UI_DIST)
+
+$(UI_DIST): web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*)
+	@command -v npm >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm)
+	cd web && npm ci --no-audit --no-fund --ignore-scripts
+	cd web && node build.mjs
+
 # --- checks ------------------------------------------------------------------
 vet:
 	$(GO) vet ./...
 
-test: tools vet
+test: tools ui vet
 	@t0=$$(date +%s); $(GO) test -count=1 -timeout 30m ./... && echo "stage go test: $$(( $$(date +%s) - t0 )) s"
 	@t0=$$(date +%s); $(MAKE) --no-print-directory fuzz && echo "stage fuzz: $$(( $$(date +%s) - t0 )) s"
 

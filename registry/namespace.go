@@ -151,21 +151,31 @@ func (c *Client) listChartd(ctx context.Context, ns Namespace) (*index.File, err
 	}
 	idx := index.New(time.Now())
 	for _, ch := range *found.Charts {
-		var details struct {
-			Versions []*index.ChartVersion `json:"versions"`
-		}
-		if err := c.apiGet(ctx, ns, "/api/v1/charts/"+url.PathEscape(ch.Name), url.Values{"repo": {ns.Path}}, &details); err != nil {
-			if errors.Is(err, errNotChartd) {
-				err = fmt.Errorf("list versions of %s: unexpected answer", ch.Name)
+		// The versions come a page at a time; next is absent on the last.
+		offset := 0
+		for {
+			var page struct {
+				Versions []*index.ChartVersion `json:"versions"`
+				Next     *int                  `json:"next"`
 			}
-			return nil, err
-		}
-		for _, cv := range details.Versions {
-			if cv == nil || cv.Metadata == nil {
-				continue
+			q := url.Values{"repo": {ns.Path}, "limit": {"100"}, "offset": {fmt.Sprint(offset)}}
+			if err := c.apiGet(ctx, ns, "/api/v1/charts/"+url.PathEscape(ch.Name), q, &page); err != nil {
+				if errors.Is(err, errNotChartd) {
+					err = fmt.Errorf("list versions of %s: unexpected answer", ch.Name)
+				}
+				return nil, err
 			}
-			cv.URLs = []string{ns.ChartRef(ch.Name) + ":" + VersionToTag(cv.Version)}
-			idx.Entries[cv.Name] = append(idx.Entries[cv.Name], cv)
+			for _, cv := range page.Versions {
+				if cv == nil || cv.Metadata == nil {
+					continue
+				}
+				cv.URLs = []string{ns.ChartRef(ch.Name) + ":" + VersionToTag(cv.Version)}
+				idx.Entries[cv.Name] = append(idx.Entries[cv.Name], cv)
+			}
+			if page.Next == nil || *page.Next <= offset {
+				break
+			}
+			offset = *page.Next
 		}
 	}
 	idx.SortEntries()

@@ -31,6 +31,7 @@ func (s *Server) searchRoutes(r *mux.Router) {
 	r.Path(apiV1 + "/repositories").Methods(get...).HandlerFunc(s.handleRepositories)
 	r.Path(apiV1 + "/charts/{name}").Methods(get...).HandlerFunc(s.handleChartDetails)
 	r.Path(apiV1 + "/charts/{name}/{version}").Methods(get...).HandlerFunc(s.handleVersionDetails)
+	s.browseRoutes(func(path string, h http.HandlerFunc) { r.Path(path).Methods(get...).HandlerFunc(h) })
 }
 
 // The Monocular search answer, the shape `helm search hub` decodes.
@@ -264,20 +265,26 @@ func (s *Server) detailTarget(r *http.Request) (repo, name string, err error) {
 	return repo, name, nil
 }
 
-// handleChartDetails is GET /api/v1/charts/<name>?repo=<path>: every
-// version of a chart, newest first.
+// handleChartDetails is GET /api/v1/charts/<name>?repo=<path>&limit=&offset=:
+// a page of a chart's versions, newest first, and how many it has.
 func (s *Server) handleChartDetails(w http.ResponseWriter, r *http.Request) {
 	repo, name, err := s.detailTarget(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	p, err := parsePage(r, maxPage)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	t, err := s.meta.Tenant(r.Context(), repo)
 	var vs []storage.ChartVersion
+	total := 0
 	if err == nil {
-		vs, err = s.meta.ChartVersions(r.Context(), t.ID, name)
+		vs, total, err = s.versionPage(r, t, name, p)
 	}
-	if err == nil && len(vs) == 0 {
+	if err == nil && total == 0 {
 		err = storage.ErrNotFound
 	}
 	if errors.Is(err, storage.ErrNotFound) {
@@ -287,7 +294,6 @@ func (s *Server) handleChartDetails(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sortVersions(vs)
 	out := make([]apiVersion, 0, len(vs))
 	for i := range vs {
 		av, err := s.apiVersion(repo, &vs[i])
@@ -297,7 +303,8 @@ func (s *Server) handleChartDetails(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, av)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"repository": repo, "tenant": s.tenantOf(repo), "name": name, "versions": out})
+	writeJSON(w, http.StatusOK, map[string]any{"repository": repo, "tenant": s.tenantOf(repo), "name": name, "versions": out,
+		"total": total, "offset": p.offset, "limit": p.limit, "next": p.next(p.offset+p.limit < total)})
 }
 
 // versionDetails is one version as /api/v1/charts/<name>/<version> shows
@@ -311,6 +318,10 @@ type versionDetails struct {
 	Readme     string `json:"readme"`
 	Values     string `json:"values"`
 	Schema     string `json:"valuesSchema,omitempty"`
+	// RepoURL is what `helm repo add` takes; Download the archive's path
+	// on this server.
+	RepoURL  string `json:"repoURL"`
+	Download string `json:"download"`
 }
 
 // handleVersionDetails is GET /api/v1/charts/<name>/<version>?repo=<path>
@@ -333,9 +344,12 @@ func (s *Server) handleVersionDetails(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := versionDetails{apiVersion: av, Repository: repo, Size: cv.Size, Schema: string(c.Schema)}
-	d.OCI = "oci://" + r.Host + "/" + cv.Name
+	d.OCI = s.ociPrefix(r, repo) + "/" + cv.Name
+	d.RepoURL = s.repoURL(r, repo)
 	if repo != "" {
-		d.OCI = "oci://" + r.Host + "/" + repo + "/" + cv.Name
+		d.Download = s.cfg.ContextPath + "/" + repo + "/charts/" + chartFileName(cv.Name, cv.Version)
+	} else {
+		d.Download = s.cfg.ContextPath + "/charts/" + chartFileName(cv.Name, cv.Version)
 	}
 	for _, f := range c.Raw {
 		switch f.Name {

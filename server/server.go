@@ -54,6 +54,9 @@ type Server struct {
 	gate    *writeGate
 	handler http.Handler
 	started time.Time
+
+	// versions caches sorted version names for the browsing API.
+	versions versionCache
 }
 
 // Options are the parts of a Server that are not configuration.
@@ -150,6 +153,7 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 	}
 	r.Path("/signing-key.asc").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleSigningKey)
 	r.Path("/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.handleWelcome)
+	s.uiRoutes(r)
 	if !s.cfg.DisableAPI {
 		s.searchRoutes(r) // before the ChartMuseum routes; see searchapi.go
 	}

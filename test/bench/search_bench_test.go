@@ -108,10 +108,31 @@ func timedSearch(b *testing.B, c *http.Client, url, want string) time.Duration {
 	return d
 }
 
-// seedSearch writes n versions into the database at path, in batches of
-// one transaction each. The blobs are named, not stored: search reads
-// none, and the database is opened without a blob store to check them.
+// seedSearch writes the search corpus of n versions into the database at path.
 func seedSearch(b *testing.B, path string, n int) {
+	b.Helper()
+	seedVersions(b, path, searchTenants, n, func(i int) seeded {
+		k, v := i/searchVersionsPerChart, i%searchVersionsPerChart
+		name, version := fmt.Sprintf("svc%06d", k), fmt.Sprintf("1.%d.0", v)
+		meta := fmt.Appendf(nil, `{"apiVersion":"v2","name":%q,"version":%q,"description":"Service %d of the fleet","keywords":["kw%06d","fleet"],"annotations":{"tier":"t%d"}}`,
+			name, version, k, k, k%7)
+		return seeded{tenant: k % searchTenants, name: name, version: version, meta: meta}
+	})
+}
+
+// seeded is one version seedVersions writes: its tenant's index (team%02d),
+// name, version and Chart.yaml as JSON.
+type seeded struct {
+	tenant        int
+	name, version string
+	meta          []byte
+}
+
+// seedVersions writes n versions, as version(i) describes them, into the
+// database at path, in tenants team00, team01, ..., in batches of one
+// transaction each. The blobs are named, not stored: the benchmarks read
+// none, and the database is opened without a blob store to check them.
+func seedVersions(b *testing.B, path string, tenantCount, n int, version func(i int) seeded) {
 	b.Helper()
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, path, slog.New(slog.DiscardHandler))
@@ -120,7 +141,7 @@ func seedSearch(b *testing.B, path string, n int) {
 	}
 	defer db.Close()
 	var tenants []storage.Tenant
-	for t := 0; t < searchTenants; t++ {
+	for t := 0; t < tenantCount; t++ {
 		tn, err := db.EnsureTenant(ctx, fmt.Sprintf("team%02d", t))
 		if err != nil {
 			b.Fatal(err)
@@ -130,15 +151,13 @@ func seedSearch(b *testing.B, path string, n int) {
 	const batch = 5000
 	var cs []storage.Chart
 	for i := 0; i < n; i++ {
-		k, v := i/searchVersionsPerChart, i%searchVersionsPerChart
-		name, version := fmt.Sprintf("svc%06d", k), fmt.Sprintf("1.%d.0", v)
-		meta := fmt.Appendf(nil, `{"apiVersion":"v2","name":%q,"version":%q,"description":"Service %d of the fleet","keywords":["kw%06d","fleet"],"annotations":{"tier":"t%d"}}`,
-			name, version, k, k, k%7)
+		sv := version(i)
+		name, meta := sv.name, sv.meta
 		d := func(kind string) digest.Digest { return digest.FromString(fmt.Sprintf("%s %d", kind, i)) }
-		cv := storage.ChartVersion{TenantID: tenants[k%searchTenants].ID, Name: name, Version: version,
+		cv := storage.ChartVersion{TenantID: tenants[sv.tenant].ID, Name: name, Version: sv.version,
 			Digest: d("tgz"), Size: 1000, Metadata: meta, Created: time.Now(),
 			ManifestDigest: d("manifest"), ManifestSize: 500, ConfigDigest: d("config"), ConfigSize: int64(len(meta))}
-		cs = append(cs, storage.Chart{Version: cv, Tag: version, Manifest: storage.Manifest{Digest: cv.ManifestDigest, Size: cv.ManifestSize,
+		cs = append(cs, storage.Chart{Version: cv, Tag: sv.version, Manifest: storage.Manifest{Digest: cv.ManifestDigest, Size: cv.ManifestSize,
 			MediaType: "application/vnd.oci.image.manifest.v1+json", ConfigDigest: cv.ConfigDigest,
 			ConfigMediaType: "application/vnd.cncf.helm.config.v1+json", Blobs: []digest.Digest{cv.ConfigDigest, cv.Digest}}})
 		if len(cs) == batch || i == n-1 {
