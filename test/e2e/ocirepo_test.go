@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,6 +39,14 @@ func TestOCIRepositoryOnChartd(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("upload: %d %s", code, body)
 	}
+	// More versions than one page of /api/v1/charts/<name> holds (100).
+	for i := range 120 {
+		v := fmt.Sprintf("1.%d.0", i)
+		code, body := httpDo(t, "POST", "http://ci:s3cret@"+host+"/api/team/charts", bytes.NewReader(charttest.Chart("many", v, nil)), nil)
+		if code != http.StatusCreated {
+			t.Fatalf("upload many %s: %d %s", v, code, body)
+		}
+	}
 	h.run(t, helm, "registry", "login", host, "--username", "ci", "--password", "s3cret", "--insecure")
 	for _, c := range []struct{ ns, name string }{{"team", "viaoci"}, {"other", "secret"}} {
 		p := filepath.Join(h.dir, c.name+"-0.2.0.tgz")
@@ -63,8 +72,12 @@ func TestOCIRepositoryOnChartd(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if len(rows) != 2 || rows[0].Name != "team/viaapi" || rows[0].Description != "came through the API" || rows[1].Name != "team/viaoci" {
+	if len(rows) != 3 || rows[0].Name != "team/many" || rows[0].Version != "1.119.0" || rows[1].Name != "team/viaapi" ||
+		rows[1].Description != "came through the API" || rows[2].Name != "team/viaoci" {
 		t.Errorf("search repo team/: %s", out)
+	}
+	if out := h.run(t, bins.helm, "search", "repo", "team/many", "--versions", "-o", "json"); strings.Count(out, `"name":"team/many"`) != 120 {
+		t.Errorf("search repo team/many --versions lists %d versions, want 120", strings.Count(out, `"name":"team/many"`))
 	}
 	// The reader may not read the other tenant: its namespace lists
 	// nothing, whether or not it holds charts.
