@@ -324,7 +324,7 @@ func (a *DependencyUpdate) refresh(ctx context.Context, out io.Writer, deps []*c
 		return nil
 	}
 	fmt.Fprintln(out, "Hang tight while we grab the latest from your chart repositories...")
-	cache := repo.Cache{Dir: a.Env.Settings.RepositoryCache, Logger: a.Env.Logger}
+	cache := repo.Cache{Dir: a.Env.Settings.RepositoryCache, Logger: a.Env.Logger, Open: openerFor(a.Env)}
 	for _, e := range entries {
 		if _, err := cache.Update(ctx, e, 2*time.Minute); err != nil {
 			fmt.Fprintf(out, "...Unable to get an update from the %q chart repository (%s):\n\t%s\n", e.Name, e.URL, err)
@@ -348,7 +348,7 @@ func (a *DependencyUpdate) index(ctx context.Context, d *chart.Dependency) (*ind
 	}
 	// A repository that is not configured: read its index directly.
 	e := &repo.Entry{URL: d.Repository}
-	g, err := repo.NewGetter(repo.OptionsFor(e))
+	g, err := newGetter(a.Env, repo.OptionsFor(e))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -524,7 +524,7 @@ func (a *DependencyUpdate) fetchDependency(ctx context.Context, d *chart.Depende
 		}
 		return f.Data, nil
 	}
-	g, err := repo.NewGetter(repo.OptionsFor(e))
+	g, err := newGetter(a.Env, repo.OptionsFor(e))
 	if err != nil {
 		return nil, err
 	}
