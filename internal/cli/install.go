@@ -33,10 +33,11 @@ type installFlags struct {
 	HideSecret    bool
 	// DisableOpenAPI is accepted for Helm's scripts; see bind.
 	DisableOpenAPI bool
+	PostRender     postRenderFlags
 }
 
 func (f *installFlags) renderOptions() action.RenderOptions {
-	return action.RenderOptions{SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS, HideSecret: f.HideSecret}
+	return action.RenderOptions{SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS, HideSecret: f.HideSecret, PostRenderer: f.PostRender.renderer()}
 }
 
 // bind adds the shared flags; verb ("install" or "upgrade") picks Helm's
@@ -71,6 +72,7 @@ func (f *installFlags) bind(cmd *cobra.Command, env *Env, verb string) {
 	// (the apiserver validates every object), so the flag changes nothing.
 	fs.BoolVar(&f.DisableOpenAPI, "disable-openapi-validation", false, pick("if set, the installation process will not validate rendered templates against the Kubernetes OpenAPI Schema",
 		"if set, the upgrade process will not validate rendered templates against the Kubernetes OpenAPI Schema"))
+	f.PostRender.bind(fs, env)
 	bindOutputFlag(fs, &f.Output)
 }
 
