@@ -16,9 +16,9 @@ func TestTemplatePostRendererLikeHelm3(t *testing.T) {
 	h := newHome(t)
 	h.must(h.helm3("create", filepath.Join(h.dir, "demo")))
 	writeFiles(t, h.dir, map[string]string{
-		"pr.sh":   "#!/bin/sh\necho \"# args: $*\"\nsed s/release-name/RENAMED/g\n",
-		"bad.sh":  "#!/bin/sh\necho oops >&2\nexit 2\n",
-		"tiny.sh": "#!/bin/sh\nprintf 'kind: Foo\\n'\n",
+		"pr.sh":              "#!/bin/sh\necho \"# args: $*\"\nsed s/release-name/RENAMED/g\n",
+		"bad.sh":             "#!/bin/sh\necho oops >&2\nexit 2\n",
+		"tiny.sh":            "#!/bin/sh\nprintf 'kind: Foo\\n'\n",
 		"demo/crds/crd.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: release-name.example.com\n",
 	})
 	for _, args := range [][]string{
