@@ -153,7 +153,7 @@ func (a *PluginInstall) Run(ctx context.Context, out io.Writer) error {
 	}
 	in := &plugin.Installer{
 		Dir: filepath.SplitList(s.PluginsDirectory)[0], Fetcher: g,
-		Verifier: keyringVerifier{path: a.Keyring}, Verify: a.Verify, Out: out,
+		Verifier: keyringVerifier{path: a.Keyring}, Verify: a.Verify, Out: out, Warn: a.Env.Err,
 	}
 	p, err := in.Install(ctx, a.Source)
 	if err != nil {

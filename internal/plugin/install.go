@@ -49,8 +49,9 @@ type Installer struct {
 	Verifier Verifier
 	// Verify (Helm 4's --verify) makes a missing or bad signature an error.
 	Verify bool
-	// Out receives the verification lines and warnings.
-	Out io.Writer
+	// Out receives the verification lines, Warn the warning about an
+	// unsigned archive.
+	Out, Warn io.Writer
 }
 
 var archiveSuffix = regexp.MustCompile(`\.(tgz|tar\.gz)$`)
@@ -143,7 +144,7 @@ func (in *Installer) installArchive(ctx context.Context, source string, data, pr
 	case in.Verify:
 		return nil, fmt.Errorf("%w: no provenance file (.prov) found", ErrVerify)
 	default:
-		fmt.Fprintf(in.Out, "WARNING: no provenance file (.prov) found for %s: the plugin's signature is not verified\n", source)
+		fmt.Fprintf(in.Warn, "WARNING: no provenance file (.prov) found for %s: the plugin's signature is not verified\n", source)
 	}
 	// Extract beside the plugins, two levels down so that a half-extracted
 	// plugin is never listed, then move it into place in one rename.

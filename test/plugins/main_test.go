@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -144,3 +145,12 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 // peer is the path of a real peer binary.
 func (h *home) peer(name string) string { return peers.Path(h.t, name) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
