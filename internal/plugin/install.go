@@ -93,10 +93,9 @@ func (in *Installer) Install(ctx context.Context, source string) (*Plugin, error
 	return in.installArchive(ctx, source, data, prov)
 }
 
+// installDir links a plugin directory; like Helm 4 it is a development
+// install, never verified.
 func (in *Installer) installDir(source string) (*Plugin, error) {
-	if in.Verify {
-		return nil, errors.New("--verify is only supported for plugin tarballs (.tgz files)")
-	}
 	src, err := filepath.Abs(source)
 	if err != nil {
 		return nil, fmt.Errorf("unable to get absolute path to plugin: %w", err)
@@ -131,9 +130,15 @@ func (in *Installer) installArchive(ctx context.Context, source string, data, pr
 	if _, err := os.Lstat(dst); err == nil {
 		return nil, ErrExists
 	}
-	switch {
-	case prov != nil && in.Verifier != nil:
+	if prov != nil || in.Verify {
 		fmt.Fprintln(in.Out, "Verifying plugin signature...")
+	}
+	switch {
+	case prov == nil && in.Verify:
+		return nil, fmt.Errorf("%w: no provenance file (.prov) found", ErrVerify)
+	case prov == nil:
+		fmt.Fprintf(in.Warn, "WARNING: no provenance file (.prov) found for %s: the plugin's signature is not verified\n", source)
+	case in.Verifier != nil:
 		lines, err := in.Verifier.VerifyPlugin(ctx, path.Base(strings.SplitN(source, "?", 2)[0]), data, prov)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrVerify, err)
@@ -141,10 +146,6 @@ func (in *Installer) installArchive(ctx context.Context, source string, data, pr
 		for _, l := range lines {
 			fmt.Fprintln(in.Out, l)
 		}
-	case in.Verify:
-		return nil, fmt.Errorf("%w: no provenance file (.prov) found", ErrVerify)
-	default:
-		fmt.Fprintf(in.Warn, "WARNING: no provenance file (.prov) found for %s: the plugin's signature is not verified\n", source)
 	}
 	// Extract beside the plugins, two levels down so that a half-extracted
 	// plugin is never listed, then move it into place in one rename.
