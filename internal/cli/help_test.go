@@ -23,7 +23,7 @@ func flagsSection(help string) string {
 func TestFlagsMatchHelm(t *testing.T) {
 	h := newHarness(t)
 	// Flags we add to `push` for ChartMuseum-API repositories.
-	extra := map[string][]string{"push": {"--context-path", "--force", "--timeout"}}
+	extra := map[string][]string{"push": {"--context-path", "--force", "--timeout", "--version", "--app-version", "--access-token", "--auth-header"}}
 	for _, c := range []string{
 		"repo add", "repo update", "repo list", "repo remove", "repo index", "search repo", "pull", "push",
 		"registry login", "registry logout", "create", "package", "show chart", "show values", "show all",
