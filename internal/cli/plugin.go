@@ -14,13 +14,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chartd/chartd/internal/plugin"
+	"github.com/chartd/chartd/kube"
 	"github.com/chartd/chartd/repo"
 )
 
 // pluginRunner runs plugins with the environment Helm gives them.
 func pluginRunner(env *Env) *plugin.Runner {
+	s := env.Settings
+	vars := s.EnvVars()
+	// Helm's namespace is -n, else the kubeconfig context's, else default.
+	vars["HELM_NAMESPACE"] = (&kube.ConfigFlags{Kubeconfig: s.KubeConfig, Context: s.KubeContext, Namespace: s.Namespace}).ResolvedNamespace()
 	return &plugin.Runner{
-		Environ: os.Environ(), Vars: env.Settings.EnvVars(),
+		Environ: os.Environ(), Vars: vars,
 		Stdin: env.In, Stdout: env.Out, Stderr: env.Err,
 	}
 }

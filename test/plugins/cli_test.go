@@ -70,6 +70,16 @@ func TestCLIPluginsLikeHelm3(t *testing.T) {
 	for _, p := range []string{"envdump", "plat", "quiet", "none"} {
 		h.must(h.ours("plugin", "install", filepath.Join(src, p)))
 	}
+	kubeconfig := filepath.Join(h.dir, "kubeconfig")
+	writeFiles(t, h.dir, map[string]string{"kubeconfig": `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts:
+- {name: main, context: {cluster: c, user: u, namespace: kns}}
+- {name: other, context: {cluster: c, user: u, namespace: otherns}}
+current-context: main
+`})
 	cases := []struct {
 		name  string
 		env   []string
@@ -83,6 +93,9 @@ func TestCLIPluginsLikeHelm3(t *testing.T) {
 		{"flags helm parses but passes on", nil, []string{"--burst-limit", "3", "envdump", "--qps=2", "--", "-n", "z"}, "HELM_BURST_LIMIT=3"},
 		{"paths", nil, []string{"envdump", "--registry-config", "/tmp/r.json", "--repository-config=/tmp/x.yaml", "--repository-cache", "/tmp/c"}, "HELM_REPOSITORY_CACHE=/tmp/c"},
 		{"environment", []string{"HELM_NAMESPACE=envns", "HELM_DEBUG=1", "KUBECONFIG=/k/config", "HELM_KUBETOKEN=tok"}, []string{"envdump"}, "KUBECONFIG=/k/config"},
+		{"kubeconfig namespace", []string{"KUBECONFIG=" + kubeconfig}, []string{"envdump"}, "HELM_NAMESPACE=kns"},
+		{"-n over the kubeconfig", []string{"KUBECONFIG=" + kubeconfig}, []string{"envdump", "-n", "flagns", "--kube-context", "other"}, "HELM_NAMESPACE=flagns"},
+		{"kubeconfig context flag", []string{"KUBECONFIG=" + kubeconfig}, []string{"envdump", "--kube-context", "other"}, "HELM_NAMESPACE=otherns"},
 		{"exit code", []string{"EXITCODE=3"}, []string{"envdump"}, "ARG: --fixed"},
 		{"platformCommand", nil, []string{"plat", "z"}, "ARG: --exact"},
 		{"ignoreFlags", nil, []string{"quiet", "a", "-n", "q"}, "HELM_NAMESPACE=q"},
