@@ -78,6 +78,9 @@ func (in *Installer) Install(ctx context.Context, source string) (*Plugin, error
 		}
 		return in.installArchive(ctx, source, data, prov)
 	}
+	if strings.HasPrefix(source, "oci://") {
+		return nil, fmt.Errorf("%w: installing plugins from OCI registries is not supported by this client", ErrUnsupported)
+	}
 	if !strings.HasPrefix(source, "http://") && !strings.HasPrefix(source, "https://") {
 		return nil, fmt.Errorf("plugin source %q: %w", source, fs.ErrNotExist)
 	}

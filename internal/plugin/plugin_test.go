@@ -213,3 +213,41 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzExtract: no archive makes Extract panic or write outside its
+// directory.
+func FuzzExtract(f *testing.F) {
+	f.Add([]byte{})
+	for _, h := range []*tar.Header{
+		{Name: "plugin.yaml", Typeflag: tar.TypeReg, Mode: 0o644},
+		{Name: "../x", Typeflag: tar.TypeReg, Mode: 0o644},
+		{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o755},
+	} {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(zw)
+		if h.Typeflag == tar.TypeReg {
+			h.Size = 1
+		}
+		_ = tw.WriteHeader(h)
+		if h.Typeflag == tar.TypeReg {
+			_, _ = tw.Write([]byte("x"))
+		}
+		tw.Close()
+		zw.Close()
+		f.Add(buf.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parent := t.TempDir()
+		_ = Extract(data, filepath.Join(parent, "in"))
+		entries, err := os.ReadDir(parent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Name() != "in" {
+				t.Errorf("wrote %q outside the target directory", e.Name())
+			}
+		}
+	})
+}
