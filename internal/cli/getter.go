@@ -38,7 +38,7 @@ func (g *getter) GetConditional(ctx context.Context, href, accept, etag string) 
 	if err != nil || u.Scheme == "" || u.Scheme == "http" || u.Scheme == "https" {
 		return g.Getter.GetConditional(ctx, href, accept, etag)
 	}
-	for _, p := range loadPlugins(g.env) {
+	for _, p := range quietPlugins(g.env) {
 		if d := p.Downloader(u.Scheme); d != nil {
 			data, err := pluginRunner(g.env).Get(ctx, p, d, href, plugin.GetOptions{
 				CertFile: g.opts.CertFile, KeyFile: g.opts.KeyFile, CAFile: g.opts.CAFile,
@@ -57,7 +57,7 @@ func checkRepoScheme(env *Env, repoURL string) error {
 	if err != nil || u.Scheme == "http" || u.Scheme == "https" {
 		return nil // the download reports it
 	}
-	for _, p := range loadPlugins(env) {
+	for _, p := range quietPlugins(env) {
 		if p.Downloader(u.Scheme) != nil {
 			return nil
 		}

@@ -30,15 +30,30 @@ func pluginRunner(env *Env) *plugin.Runner {
 	}
 }
 
+// installedPlugins reads $HELM_PLUGINS, unless HELM_NO_PLUGINS=1.
+func installedPlugins(env *Env) ([]*plugin.Plugin, error) {
+	if v, _ := env.Lookup("HELM_NO_PLUGINS"); v == "1" {
+		return nil, nil
+	}
+	return plugin.LoadAll(env.Settings.PluginsDirectory)
+}
+
 // loadPlugins reads the installed plugins; like Helm, a broken one is
 // reported and no plugin is loaded.
 func loadPlugins(env *Env) []*plugin.Plugin {
-	if v, _ := env.Lookup("HELM_NO_PLUGINS"); v == "1" {
-		return nil
-	}
-	found, err := plugin.LoadAll(env.Settings.PluginsDirectory)
+	found, err := installedPlugins(env)
 	if err != nil {
 		fmt.Fprintf(env.Err, "failed to load plugins: %s\n", err)
+		return nil
+	}
+	return found
+}
+
+// quietPlugins is loadPlugins without the report: Helm's getters and the
+// post-renderer lookup say nothing (loading the commands already did).
+func quietPlugins(env *Env) []*plugin.Plugin {
+	found, err := installedPlugins(env)
+	if err != nil {
 		return nil
 	}
 	return found

@@ -54,7 +54,7 @@ func (p *postRendererString) Set(v string) error {
 	}
 	f := (*postRenderFlags)(p)
 	f.name, f.plugin, f.exec = v, nil, nil
-	for _, pl := range loadPlugins(f.env) {
+	for _, pl := range quietPlugins(f.env) {
 		if pl.Name == v && pl.Type == plugin.TypePostRenderer {
 			f.plugin = pl
 			return nil
