@@ -75,8 +75,12 @@ func addPluginCommands(root *cobra.Command, env *Env) {
 		if short == "" {
 			short = fmt.Sprintf("the %q plugin", p.Name)
 		}
+		use := p.Use
+		if use == "" {
+			use = p.Name
+		}
 		root.AddCommand(&cobra.Command{
-			Use:                p.Name,
+			Use:                use,
 			Short:              short,
 			Long:               p.Description,
 			DisableFlagParsing: true,

@@ -68,11 +68,14 @@ type Downloader struct {
 type Plugin struct {
 	Dir string
 	// APIVersion is "" for Helm 3's format, "v1" for Helm 4's.
-	APIVersion  string
-	Name        string
-	Version     string
-	Type        string
-	Usage       string // the one-line help ("usage" in Helm 3, shortHelp in v1)
+	APIVersion string
+	Name       string
+	Version    string
+	Type       string
+	Usage      string // the one-line help ("usage" in Helm 3, shortHelp in v1)
+	// Use is a v1 cli plugin's usage line (cobra's Use, "name [flags]");
+	// "" means the name.
+	Use         string
 	Description string // the long help
 	IgnoreFlags bool
 	Command     []PlatformCommand
@@ -245,7 +248,7 @@ func parseV1(data []byte) (*Plugin, error) {
 		if err := decodeNode(&m.Config, &c); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		p.Usage, p.Description, p.IgnoreFlags = sanitize(c.ShortHelp), c.LongHelp, c.IgnoreFlags
+		p.Use, p.Usage, p.Description, p.IgnoreFlags = c.Usage, sanitize(c.ShortHelp), c.LongHelp, c.IgnoreFlags
 	case TypeGetter:
 		var c v1GetterConfig
 		if err := decodeNode(&m.Config, &c); err != nil {

@@ -18,6 +18,7 @@ type: cli/v1
 runtime: subprocess
 version: 0.2.0
 config:
+  usage: "v1cli [flags] ARGS..."
   shortHelp: a Helm 4 command
   longHelp: prints its arguments and environment
 runtimeConfig:
