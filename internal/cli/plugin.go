@@ -20,14 +20,19 @@ import (
 
 // pluginRunner runs plugins with the environment Helm gives them.
 func pluginRunner(env *Env) *plugin.Runner {
-	s := env.Settings
-	vars := s.EnvVars()
-	// Helm's namespace is -n, else the kubeconfig context's, else default.
-	vars["HELM_NAMESPACE"] = (&kube.ConfigFlags{Kubeconfig: s.KubeConfig, Context: s.KubeContext, Namespace: s.Namespace}).ResolvedNamespace()
 	return &plugin.Runner{
-		Environ: os.Environ(), Vars: vars,
+		Environ: os.Environ(), Vars: helmEnvVars(env),
 		Stdin: env.In, Stdout: env.Out, Stderr: env.Err,
 	}
+}
+
+// helmEnvVars are the variables `helm env` prints and plugins get; Helm's
+// namespace is -n, else the kubeconfig context's, else default.
+func helmEnvVars(env *Env) map[string]string {
+	s := env.Settings
+	vars := s.EnvVars()
+	vars["HELM_NAMESPACE"] = (&kube.ConfigFlags{Kubeconfig: s.KubeConfig, Context: s.KubeContext, Namespace: s.Namespace}).ResolvedNamespace()
+	return vars
 }
 
 // installedPlugins reads $HELM_PLUGINS, unless HELM_NO_PLUGINS=1.
