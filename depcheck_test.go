@@ -37,7 +37,7 @@ type rule struct {
 // chart loader and Helm's OCI layout with chartd, and nothing else.
 var client = mod(
 	"cmd/helm", "internal/cli/...", "chart/...", "engine/...", "values/...", "lint/...", "repo/...", "registry/...", "internal/render/...",
-	"action/...", "kube/...", "release/...", "downloader/...",
+	"action/...", "kube/...", "release/...", "downloader/...", "internal/plugin/...", "internal/postrender/...",
 )
 
 // future are patterns for packages the design plans; they may match

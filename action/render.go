@@ -8,6 +8,7 @@ import (
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/engine"
+	"github.com/chartd/chartd/internal/postrender"
 	"github.com/chartd/chartd/internal/render"
 	"github.com/chartd/chartd/release"
 	"github.com/chartd/chartd/values"
@@ -45,6 +46,9 @@ type RenderOptions struct {
 	Coalesce values.WarnFunc
 	// SkippedHook receives the annotations of unknown hooks Helm logs.
 	SkippedHook func(hookTypes string)
+	// PostRenderer, when set, rewrites the manifest before it is stored
+	// and applied (--post-renderer).
+	PostRenderer postrender.Renderer
 }
 
 // ErrHideSecret: --hide-secret without a dry run.
@@ -64,6 +68,11 @@ func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals
 	res, err := render.Template(ctx, ch, vals, opt)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ro.PostRenderer != nil {
+		if err := res.PostRender(ctx, ro.PostRenderer, render.PrintOptions{HideSecret: ro.HideSecret}); err != nil {
+			return nil, nil, err
+		}
 	}
 	now := release.Now()
 	r := &release.Release{

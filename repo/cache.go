@@ -30,6 +30,8 @@ const searchCacheVersion = 3
 type Cache struct {
 	Dir    string
 	Logger *slog.Logger
+	// Open returns the fetcher for a repository; nil means HTTP(S) only.
+	Open Opener
 }
 
 // IndexPath is <cache>/<name>-index.yaml, shared with real Helm.
@@ -60,7 +62,11 @@ func (c Cache) logger() *slog.Logger {
 func (c Cache) Update(ctx context.Context, e *Entry, timeout time.Duration) (*index.Compact, error) {
 	opts := OptionsFor(e)
 	opts.Timeout = timeout
-	g, err := NewGetter(opts)
+	open := c.Open
+	if open == nil {
+		open = openHTTP
+	}
+	g, err := open(opts)
 	if err != nil {
 		return nil, err
 	}

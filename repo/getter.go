@@ -186,13 +186,5 @@ func ResolveReferenceURL(baseURL, refURL string) (string, error) {
 // FetchIndex downloads and parses the index of the repository at repoURL
 // (JSON preferred), for one-off lookups that do not go through the cache.
 func (g *Getter) FetchIndex(ctx context.Context, repoURL string) (*index.Compact, error) {
-	u, err := ResolveReferenceURL(repoURL, "index.yaml")
-	if err != nil {
-		return nil, err
-	}
-	data, err := g.GetWithAccept(ctx, u, indexAccept)
-	if err != nil {
-		return nil, err
-	}
-	return index.LoadCompact(data)
+	return FetchIndexWith(ctx, g, repoURL)
 }

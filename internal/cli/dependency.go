@@ -177,6 +177,8 @@ type DependencyUpdate struct {
 	Build      bool
 	SkipUpdate bool
 	ChartPathOptions
+	// unmanaged are the indexes refreshUnmanaged fetched, by URL.
+	unmanaged map[string]*index.Compact
 }
 
 // Run resolves (or, for build, reads) the dependency versions, refreshes
@@ -204,6 +206,7 @@ func (a *DependencyUpdate) Run(ctx context.Context, out io.Writer) error {
 	if req == nil {
 		return nil
 	}
+	a.refreshUnmanaged(ctx, out, req)
 	if err := a.refresh(ctx, out, req); err != nil {
 		return err
 	}
@@ -298,33 +301,22 @@ repository, use "https://charts.example.com/" or "@example" instead of
 	return errors.New(msg)
 }
 
-// refresh updates the configured repositories the dependencies use, as Helm
-// does before resolving.
-func (a *DependencyUpdate) refresh(ctx context.Context, out io.Writer, deps []*chart.Dependency) error {
+// refresh updates every configured repository, as Helm's dependency update
+// and build do before resolving (whether the dependencies use them or not).
+func (a *DependencyUpdate) refresh(ctx context.Context, out io.Writer, _ []*chart.Dependency) error {
 	f, err := repo.LoadFile(a.Env.Settings.RepositoryConfig)
 	if err != nil && !repo.IsNotExist(err) {
 		return err
 	}
 	var entries []*repo.Entry
-	seen := map[string]bool{}
-	for _, d := range deps {
-		if d.Repository == "" || strings.HasPrefix(d.Repository, "file://") || registry.IsOCI(d.Repository) {
-			continue
-		}
-		e := repoFor(f, d.Repository)
-		if e == nil {
-			continue
-		}
-		if !seen[e.Name] {
-			seen[e.Name] = true
-			entries = append(entries, e)
-		}
+	if f != nil {
+		entries = f.Repositories
 	}
 	if a.SkipUpdate || len(entries) == 0 {
 		return nil
 	}
 	fmt.Fprintln(out, "Hang tight while we grab the latest from your chart repositories...")
-	cache := repo.Cache{Dir: a.Env.Settings.RepositoryCache, Logger: a.Env.Logger}
+	cache := repo.Cache{Dir: a.Env.Settings.RepositoryCache, Logger: a.Env.Logger, Open: openerFor(a.Env)}
 	for _, e := range entries {
 		if _, err := cache.Update(ctx, e, 2*time.Minute); err != nil {
 			fmt.Fprintf(out, "...Unable to get an update from the %q chart repository (%s):\n\t%s\n", e.Name, e.URL, err)
@@ -348,7 +340,10 @@ func (a *DependencyUpdate) index(ctx context.Context, d *chart.Dependency) (*ind
 	}
 	// A repository that is not configured: read its index directly.
 	e := &repo.Entry{URL: d.Repository}
-	g, err := repo.NewGetter(repo.OptionsFor(e))
+	if idx, ok := a.unmanaged[d.Repository]; ok {
+		return idx, e, nil
+	}
+	g, err := newGetter(a.Env, repo.OptionsFor(e))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -524,7 +519,7 @@ func (a *DependencyUpdate) fetchDependency(ctx context.Context, d *chart.Depende
 		}
 		return f.Data, nil
 	}
-	g, err := repo.NewGetter(repo.OptionsFor(e))
+	g, err := newGetter(a.Env, unmanagedCreds(a.Env, e, u))
 	if err != nil {
 		return nil, err
 	}

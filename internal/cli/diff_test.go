@@ -290,10 +290,9 @@ func TestTemplateRefusesUnimplementedFlags(t *testing.T) {
 		golden string
 		flags  []string
 	}{
-		{"template_post_renderer", []string{"--post-renderer", "./kustomize.sh", "--post-renderer-args", "x"}},
 		{"template_dependency_update", []string{"--dependency-update"}},
 		{"template_validate", []string{"--validate"}},
-		{"template_all_unimplemented", []string{"--validate", "--dependency-update", "--post-renderer=cat"}},
+		{"template_all_unimplemented", []string{"--validate", "--dependency-update"}},
 	} {
 		t.Run(tt.golden, func(t *testing.T) {
 			r := h.ours(append([]string{"template", "rel", dir}, tt.flags...)...)

@@ -93,7 +93,7 @@ func (d *downloader) fetch(ctx context.Context, ref string, prov, must bool) (*f
 	switch {
 	case d.opts.RepoURL != "":
 		hopts.URL = d.opts.RepoURL
-		g, err := repo.NewGetter(hopts)
+		g, err := newGetter(d.env, hopts)
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +115,7 @@ func (d *downloader) fetch(ctx context.Context, ref string, prov, must bool) (*f
 		if chartURL, err = repo.ResolveReferenceURL(d.opts.RepoURL, cv.URLs[0]); err != nil {
 			return nil, err
 		}
-	case strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://"):
+	case isChartURL(ref):
 		chartURL = ref
 		// A URL inside a configured repository uses that repository's credentials.
 		if f, _ := repo.LoadFile(d.env.Settings.RepositoryConfig); f != nil {
@@ -165,7 +165,7 @@ func (d *downloader) fetch(ctx context.Context, ref string, prov, must bool) (*f
 	if registry.IsOCI(chartURL) {
 		return d.fetchOCI(ctx, chartURL, "", prov, must)
 	}
-	g, err := repo.NewGetter(hopts)
+	g, err := newGetter(d.env, hopts)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +189,13 @@ func (d *downloader) fetch(ctx context.Context, ref string, prov, must bool) (*f
 		res.Prov = p
 	}
 	return res, nil
+}
+
+// isChartURL: Helm takes any absolute URL with a host and a path for a
+// chart's URL, whatever its scheme (a downloader plugin may serve it).
+func isChartURL(ref string) bool {
+	u, err := url.Parse(ref)
+	return err == nil && u.IsAbs() && u.Host != "" && u.Path != ""
 }
 
 func mergeRepoCreds(h repo.HTTPOptions, e *repo.Entry) repo.HTTPOptions {
@@ -247,6 +254,17 @@ func (d *downloader) fetchOCI(ctx context.Context, ref, version string, prov, mu
 
 // verifyArchive checks a chart archive against its provenance file.
 func verifyArchive(ctx context.Context, archivePath string, prov []byte, keyringPath string) (*provenance.Verification, error) {
+	af, err := os.Open(archivePath)
+	if err != nil {
+		return nil, err
+	}
+	defer af.Close()
+	return verifyReader(ctx, filepath.Base(archivePath), af, prov, keyringPath)
+}
+
+// verifyReader checks the archive read from r, named name, against its
+// provenance file and the keyring at keyringPath (charts and plugins alike).
+func verifyReader(ctx context.Context, name string, r io.Reader, prov []byte, keyringPath string) (*provenance.Verification, error) {
 	kf, err := os.Open(keyringPath)
 	if err != nil {
 		return nil, fmt.Errorf("failed to load keyring: %w", err)
@@ -256,12 +274,7 @@ func verifyArchive(ctx context.Context, archivePath string, prov []byte, keyring
 	if err != nil {
 		return nil, fmt.Errorf("failed to load keyring: %w", err)
 	}
-	af, err := os.Open(archivePath)
-	if err != nil {
-		return nil, err
-	}
-	defer af.Close()
-	return provenance.Verify(ctx, ring, prov, filepath.Base(archivePath), af)
+	return provenance.Verify(ctx, ring, prov, name, r)
 }
 
 // printVerification prints what Helm prints after a successful verification.

@@ -25,7 +25,7 @@ func TestFlagsMatchHelm(t *testing.T) {
 	// Flags we add: to `push` for ChartMuseum-API repositories, to `repo
 	// add` for OCI repositories, and a deadline for `search hub`.
 	extra := map[string][]string{
-		"push": {"--context-path", "--force", "--timeout"}, "repo add": {"--plain-http"}, "search hub": {"--timeout"},
+		"push": {"--context-path", "--force", "--timeout", "--version", "--app-version", "--access-token", "--auth-header"}, "repo add": {"--plain-http"}, "search hub": {"--timeout"},
 	}
 	for _, c := range []string{
 		"repo add", "repo update", "repo list", "repo remove", "repo index", "search repo", "search hub", "pull", "push",

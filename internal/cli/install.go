@@ -34,16 +34,18 @@ type installFlags struct {
 	// DisableOpenAPI is accepted for Helm's scripts; see bind.
 	DisableOpenAPI bool
 	waitFlags
-	Apply action.ApplyOptions
+	Apply        action.ApplyOptions
 	DisableHooks bool
 	// DependencyUpdate is --dependency-update.
 	DependencyUpdate bool
+	PostRender       postRenderFlags
 }
 
 func (f *installFlags) renderOptions(env *Env) action.RenderOptions {
 	return action.RenderOptions{
 		SkipSchemaValidation: f.SkipSchema, SubNotes: f.SubNotes, EnableDNS: f.EnableDNS, HideSecret: f.HideSecret,
 		Coalesce: helmLog{env.Err}.coalesce, SkippedHook: helmLog{env.Err}.skippedHook,
+		PostRenderer: f.PostRender.renderer(),
 	}
 }
 
@@ -79,6 +81,7 @@ func (f *installFlags) bind(cmd *cobra.Command, env *Env, verb string) {
 	// (the apiserver validates every object), so the flag changes nothing.
 	fs.BoolVar(&f.DisableOpenAPI, "disable-openapi-validation", false, pick("if set, the installation process will not validate rendered templates against the Kubernetes OpenAPI Schema",
 		"if set, the upgrade process will not validate rendered templates against the Kubernetes OpenAPI Schema"))
+	f.PostRender.bind(fs, env)
 	bindOutputFlag(fs, &f.Output)
 	f.bindWait(fs, verb)
 	f.bindAtomic(fs, verb)

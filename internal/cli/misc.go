@@ -16,13 +16,19 @@ import (
 // EnvAction is `helm env [NAME]`.
 type EnvAction struct {
 	Settings *helmpath.Settings
+	// Vars, when set, are printed instead of Settings.EnvVars() (the CLI
+	// resolves HELM_NAMESPACE from the kubeconfig).
+	Vars map[string]string
 	// Name, when set, prints only that variable's value.
 	Name string
 }
 
 // Run prints the variables.
 func (a *EnvAction) Run(_ context.Context, out io.Writer) error {
-	vars := a.Settings.EnvVars()
+	vars := a.Vars
+	if vars == nil {
+		vars = a.Settings.EnvVars()
+	}
 	if a.Name != "" {
 		fmt.Fprintln(out, vars[a.Name])
 		return nil
@@ -46,7 +52,7 @@ func newEnvCmd(env *Env) *cobra.Command {
 			return helmpath.SortedKeys(env.Settings.EnvVars()), cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a := &EnvAction{Settings: env.Settings}
+			a := &EnvAction{Settings: env.Settings, Vars: helmEnvVars(env)}
 			if len(args) == 1 {
 				a.Name = args[0]
 			}

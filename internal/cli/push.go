@@ -3,17 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
-	"net/http"
-	"net/url"
 	"os"
-	"path"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -21,7 +14,6 @@ import (
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/registry"
-	"github.com/chartd/chartd/repo"
 )
 
 // UploadError is a failed ChartMuseum-API upload; the text is the
@@ -48,10 +40,18 @@ type Push struct {
 	// ContextPath overrides serverInfo.contextPath (ChartMuseum API only).
 	ContextPath string
 	Timeout     time.Duration
+	// cm-push's flags for ChartMuseum-API repositories: a chart directory
+	// (or archive) is packaged with these versions, and a token is sent
+	// when there are no credentials.
+	Version, AppVersion     string
+	AccessToken, AuthHeader string
 }
 
 // Run pushes the chart.
 func (a *Push) Run(ctx context.Context, out io.Writer) error {
+	if !registry.IsOCI(a.Remote) {
+		return a.pushChartMuseum(ctx, out)
+	}
 	data, err := os.ReadFile(a.Chart)
 	if err != nil {
 		return err
@@ -67,10 +67,7 @@ func (a *Push) Run(ctx context.Context, out io.Writer) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if registry.IsOCI(a.Remote) {
-		return a.pushOCI(ctx, md, data, prov)
-	}
-	return a.pushChartMuseum(ctx, out, data, prov)
+	return a.pushOCI(ctx, md, data, prov)
 }
 
 func (a *Push) pushOCI(ctx context.Context, md *chart.Metadata, data, prov []byte) error {
@@ -111,105 +108,6 @@ func (a *Push) pushOCI(ctx context.Context, md *chart.Metadata, data, prov []byt
 	return nil
 }
 
-var httpURL = regexp.MustCompile(`^https?://`)
-
-// pushChartMuseum is the cm-push plugin's behaviour, built in: find the
-// server's context path in its index, then POST the archive (and .prov) as
-// multipart fields "chart" and "prov" to <ctx>/api/<repo path>/charts.
-func (a *Push) pushChartMuseum(ctx context.Context, out io.Writer, data, prov []byte) error {
-	e := &repo.Entry{Name: a.Remote, URL: a.Remote}
-	if !httpURL.MatchString(a.Remote) {
-		f, _ := repo.LoadFile(a.Env.Settings.RepositoryConfig)
-		if e = f.Get(a.Remote); e == nil {
-			return fmt.Errorf("no repo named %q found", a.Remote)
-		}
-	}
-	opts := repo.OptionsFor(e)
-	opts.Timeout = a.Timeout
-	if a.Username != "" {
-		opts.Username = a.Username
-	}
-	if a.Password != "" {
-		opts.Password = a.Password
-	}
-	if a.CertFile != "" || a.KeyFile != "" || a.CAFile != "" {
-		opts.CertFile, opts.KeyFile, opts.CAFile = a.CertFile, a.KeyFile, a.CAFile
-	}
-	opts.InsecureSkipTLSVerify = opts.InsecureSkipTLSVerify || a.InsecureSkipTLSVerify
-	// The upload goes to the same host: always send the credentials.
-	opts.PassCredentialsAll = true
-	g, err := repo.NewGetter(opts)
-	if err != nil {
-		return err
-	}
-	base := strings.TrimSuffix(e.URL, "/")
-	contextPath := a.ContextPath
-	if contextPath == "" {
-		idx, err := g.FetchIndex(ctx, base)
-		if err != nil {
-			return err
-		}
-		contextPath = idx.ContextPath
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return fmt.Errorf("invalid repository URL %q: %w", base, err)
-	}
-	u.Path = path.Join("/", contextPath, "api", strings.TrimPrefix(u.Path, contextPath), "charts")
-	u.RawPath = ""
-	if a.Force {
-		u.RawQuery = "force"
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	name := filepath.Base(a.Chart)
-	if err := addFormFile(mw, "chart", name, data); err != nil {
-		return err
-	}
-	if prov != nil {
-		if err := addFormFile(mw, "prov", name+".prov", prov); err != nil {
-			return err
-		}
-	}
-	if err := mw.Close(); err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), &body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("User-Agent", repo.UserAgent)
-	g.Authorize(req)
-	fmt.Fprintf(out, "Pushing %s to %s...\n", name, a.Remote)
-	resp, err := g.Client().Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusAccepted {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var cmErr struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &cmErr) != nil || cmErr.Error == "" {
-			return &UploadError{Code: resp.StatusCode, Message: "could not properly parse response JSON: " + string(b)}
-		}
-		return &UploadError{Code: resp.StatusCode, Message: cmErr.Error}
-	}
-	fmt.Fprintln(out, "Done.")
-	return nil
-}
-
-func addFormFile(mw *multipart.Writer, field, name string, data []byte) error {
-	w, err := mw.CreateFormFile(field, name)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(data)
-	return err
-}
-
 const pushDesc = `
 Upload a chart to a registry.
 
@@ -217,7 +115,12 @@ If the chart has an associated provenance file,
 it will also be uploaded.
 
 REMOTE may also be the name or URL of a ChartMuseum-API chart repository
-(such as chartd): the chart is then uploaded through its /api/charts route.
+(such as chartd): the chart is then uploaded through its /api/charts route,
+as the cm-push plugin uploads it. There CHART may be a chart directory, which
+is packaged first (with --version and --app-version, if given), and the
+credentials come from the repository, --username/--password or
+$HELM_REPO_USERNAME/$HELM_REPO_PASSWORD, else a token is sent
+(--access-token, --auth-header).
 `
 
 func newPushCmd(env *Env) *cobra.Command {
@@ -241,7 +144,11 @@ func newPushCmd(env *Env) *cobra.Command {
 	f.StringVar(&a.Username, "username", "", "chart repository username where to locate the requested chart")
 	f.StringVar(&a.Password, "password", "", "chart repository password where to locate the requested chart")
 	f.BoolVarP(&a.Force, "force", "f", false, "force upload even if chart version exists (ChartMuseum API repositories)")
-	f.StringVar(&a.ContextPath, "context-path", "", "ChartMuseum context path (default: serverInfo.contextPath of the index)")
+	f.StringVar(&a.ContextPath, "context-path", "", "ChartMuseum context path (default: serverInfo.contextPath of the index) [$HELM_REPO_CONTEXT_PATH]")
 	f.DurationVar(&a.Timeout, "timeout", 30*time.Second, "timeout for the upload (ChartMuseum API repositories)")
+	f.StringVar(&a.Version, "version", "", "override the chart version before pushing (ChartMuseum API repositories)")
+	f.StringVar(&a.AppVersion, "app-version", "", "override the app version before pushing (ChartMuseum API repositories)")
+	f.StringVar(&a.AccessToken, "access-token", "", "send this token in the Authorization header (ChartMuseum API repositories) [$HELM_REPO_ACCESS_TOKEN]")
+	f.StringVar(&a.AuthHeader, "auth-header", "", "send the access token in this header instead, as is (ChartMuseum API repositories) [$HELM_REPO_AUTH_HEADER]")
 	return cmd
 }

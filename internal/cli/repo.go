@@ -127,7 +127,10 @@ func (a *RepoAdd) Run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "%q already exists with the same configuration, skipping\n", a.Name)
 		return nil
 	}
-	cache := repo.Cache{Dir: s.RepositoryCache, Logger: a.Env.Logger}
+	if err := checkRepoScheme(a.Env, a.URL); err != nil {
+		return err
+	}
+	cache := repo.Cache{Dir: s.RepositoryCache, Logger: a.Env.Logger, Open: openerFor(a.Env)}
 	if _, err := cache.Update(ctx, e, a.Timeout); err != nil {
 		return fmt.Errorf("looks like %q is not a valid chart repository or cannot be reached: %w", a.URL, err)
 	}
@@ -198,7 +201,7 @@ func (a *RepoUpdate) Run(ctx context.Context, out io.Writer) error {
 		}
 	}
 	fmt.Fprintln(out, "Hang tight while we grab the latest from your chart repositories...")
-	cache := repo.Cache{Dir: s.RepositoryCache, Logger: a.Env.Logger}
+	cache := repo.Cache{Dir: s.RepositoryCache, Logger: a.Env.Logger, Open: openerFor(a.Env)}
 	var (
 		mu     sync.Mutex
 		failed []string

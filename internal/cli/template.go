@@ -40,6 +40,7 @@ type Template struct {
 	SubNotes     bool
 	EnableDNS    bool
 	NameTemplate string
+	PostRender   postRenderFlags
 	// clusterOnly holds flags Helm accepts on template because it shares
 	// them with install; most change nothing in a local render, and those
 	// that would are refused (refuseUnimplemented).
@@ -47,8 +48,6 @@ type Template struct {
 		atomic, createNamespace, dependencyUpdate, disableOpenAPI, force, hideNotes bool
 		replace, skipCRDs, takeOwnership, validate, wait, waitForJobs               bool
 		description, dryRun                                                         string
-		postRenderer                                                                postRendererString
-		postRendererArgs                                                            postRendererArgs
 		labels                                                                      map[string]string
 		timeout                                                                     time.Duration
 	}
@@ -65,9 +64,6 @@ var errNotImplemented = errors.New("not implemented")
 func (a *Template) refuseUnimplemented() error {
 	c := &a.clusterOnly
 	var errs []error
-	if c.postRenderer != "" {
-		errs = append(errs, fmt.Errorf("helm template --post-renderer is %w yet: pipe the output through the post-renderer instead", errNotImplemented))
-	}
 	if c.dependencyUpdate {
 		errs = append(errs, fmt.Errorf("helm template --dependency-update is %w yet: run 'helm dependency update' on the chart first", errNotImplemented))
 	}
@@ -129,14 +125,18 @@ func (a *Template) Run(ctx context.Context, out io.Writer) error {
 		}
 		opt.KubeVersion = kv
 	}
+	po := render.PrintOptions{
+		ShowOnly: a.ShowOnly, OutputDir: a.OutputDir, UseReleaseName: a.ReleaseDir,
+		IncludeCRDs: a.IncludeCRDs, SkipTests: a.SkipTests, DisableHooks: a.NoHooks,
+	}
 	res, err := render.Template(ctx, ch, vals, opt)
+	if err == nil {
+		err = a.postRender(ctx, res, po)
+	}
 	if err != nil {
 		return render.TemplateCommandError(err)
 	}
-	return render.Print(out, res, render.PrintOptions{
-		ShowOnly: a.ShowOnly, OutputDir: a.OutputDir, UseReleaseName: a.ReleaseDir,
-		IncludeCRDs: a.IncludeCRDs, SkipTests: a.SkipTests, DisableHooks: a.NoHooks,
-	})
+	return render.Print(out, res, po)
 }
 
 func addValueFlags(cmd *cobra.Command, v *values.Options) {
@@ -202,8 +202,7 @@ func newTemplateCmd(env *Env) *cobra.Command {
 	f.BoolVar(&c.force, "force", false, "force resource updates through a replacement strategy")
 	f.BoolVar(&c.hideNotes, "hide-notes", false, "if set, do not show notes in install output. Does not affect presence in chart metadata")
 	f.StringToStringVarP(&c.labels, "labels", "l", nil, "Labels that would be added to release metadata. Should be divided by comma.")
-	f.Var(&c.postRenderer, "post-renderer", "the path to an executable to be used for post rendering. If it exists in $PATH, the binary will be used, otherwise it will try to look for the executable at the given path")
-	f.Var(&c.postRendererArgs, "post-renderer-args", "an argument to the post-renderer (can specify multiple)")
+	a.PostRender.bind(f, env)
 	f.BoolVar(&c.replace, "replace", false, "re-use the given name, only if that name is a deleted release which remains in the history. This is unsafe in production")
 	f.BoolVar(&c.skipCRDs, "skip-crds", false, "if set, no CRDs will be installed. By default, CRDs are installed if not already present")
 	f.BoolVar(&c.takeOwnership, "take-ownership", false, "if set, install will ignore the check for helm annotations and take ownership of the existing resources")
@@ -222,18 +221,3 @@ func rangeArgs(lo, hi int) cobra.PositionalArgs {
 		return maximumNArgs(hi)(cmd, args)
 	}
 }
-
-// postRendererString and postRendererArgs carry Helm's flag type names, so
-// `helm template --help` reads the same; post-rendering is not implemented
-// yet, so --post-renderer is refused.
-type postRendererString string
-
-func (p *postRendererString) String() string     { return string(*p) }
-func (p *postRendererString) Type() string       { return "postRendererString" }
-func (p *postRendererString) Set(v string) error { *p = postRendererString(v); return nil }
-
-type postRendererArgs []string
-
-func (p *postRendererArgs) String() string     { return "[" + strings.Join(*p, ",") + "]" }
-func (p *postRendererArgs) Type() string       { return "postRendererArgsSlice" }
-func (p *postRendererArgs) Set(v string) error { *p = append(*p, v); return nil }

@@ -39,6 +39,9 @@ type PrintOptions struct {
 // every non-hook document as "---\n# Source: <template>\n<doc>\n", in
 // install order, preceded by the CRDs when includeCRDs.
 func (res *Result) ManifestText(includeCRDs, hideSecret bool) string {
+	if res.postRendered != nil {
+		return *res.postRendered
+	}
 	var b strings.Builder
 	if includeCRDs {
 		for _, c := range res.CRDs {
@@ -75,7 +78,10 @@ func Print(w io.Writer, res *Result, opt PrintOptions) error {
 		if err := writeFiles(w, res, opt); err != nil {
 			return err
 		}
-		// Helm still prints the (empty) manifest: a lone newline.
+		// Helm still prints the manifest, empty unless post-rendered.
+		if res.postRendered != nil {
+			buf.WriteString(strings.TrimSpace(*res.postRendered))
+		}
 		buf.WriteString("\n")
 	}
 	if !opt.DisableHooks {

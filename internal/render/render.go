@@ -129,6 +129,9 @@ type Result struct {
 	// excluded (what `helm template --debug` dumps when the output is not
 	// valid YAML).
 	Files map[string]string
+
+	// postRendered replaces the manifest once PostRender ran.
+	postRendered *string
 }
 
 // CRD is a file from a chart's crds/ directory.

@@ -38,8 +38,6 @@ func TestFlagsMatchHelm3(t *testing.T) {
 	helm4Flags := map[string]bool{"--server-side": true, "--force-conflicts": true, "--drift": true}
 	ours, helm3, _ := clients(t)
 	later := map[string][]string{
-		"install":  {"--post-renderer", "--post-renderer-args"},
-		"upgrade":  {"--post-renderer", "--post-renderer-args"},
 		"rollback": {"--recreate-pods"},
 	}
 	for _, c := range []string{"install", "upgrade", "rollback", "uninstall", "list", "status", "history",
