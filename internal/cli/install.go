@@ -89,7 +89,7 @@ func (f *installFlags) validate() error {
 		f.DryRun = action.DryRunClient
 	case action.DryRunServer:
 	default:
-		return fmt.Errorf("invalid dry-run flag. Flag must one of the following: false, true, none, client, server")
+		return fmt.Errorf("Invalid dry-run flag. Flag must one of the following: false, true, none, client, server") //nolint:staticcheck // Helm's message
 	}
 	return nil
 }
