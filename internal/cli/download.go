@@ -251,7 +251,8 @@ func verifyArchive(ctx context.Context, archivePath string, prov []byte, keyring
 		return nil, err
 	}
 	defer af.Close()
-	return provenance.Verify(ctx, ring, prov, filepath.Base(archivePath), af)
+	v, err := provenance.Verify(ctx, ring, prov, filepath.Base(archivePath), af)
+	return v, provenanceError(err, filepath.Base(archivePath))
 }
 
 // printVerification prints what Helm prints after a successful verification.
