@@ -101,7 +101,7 @@ func (f *installFlags) chartAndValues(ctx context.Context, env *Env, ref string)
 	if err != nil {
 		return nil, nil, err
 	}
-	vals, err := f.Values.MergeValues(ctx, values.OSReader{Stdin: env.In})
+	vals, err := f.Values.MergeValues(ctx, newValuesReader(env))
 	if err != nil {
 		return nil, nil, err
 	}

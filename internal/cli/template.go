@@ -112,7 +112,7 @@ func (a *Template) Run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	vals, err := a.Values.MergeValues(ctx, values.OSReader{Stdin: a.Env.In})
+	vals, err := a.Values.MergeValues(ctx, newValuesReader(a.Env))
 	if err != nil {
 		return err
 	}
