@@ -146,7 +146,15 @@ func (c *Client) Login(ctx context.Context, host, username, password string) err
 		Credential: auth.StaticCredential(host, cred),
 		Header:     c.auth.Header,
 	}
-	if err := reg.Ping(ctx); err != nil {
+	err = reg.Ping(ctx)
+	if err != nil && !reg.PlainHTTP && c.forcedHTTP() {
+		// The registry answered https in plain HTTP and the transport fell
+		// back; oras-go does not send credentials across that scheme change,
+		// so ask again over http from the start, as Helm 3 does.
+		reg.PlainHTTP = true
+		err = reg.Ping(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("authenticating to %q: %w", host, err)
 	}
 	key := credentials.ServerAddressFromHostname(credentials.ServerAddressFromRegistry(host))
@@ -154,6 +162,12 @@ func (c *Client) Login(ctx context.Context, host, username, password string) err
 		return fmt.Errorf("store credentials: %w", err)
 	}
 	return nil
+}
+
+// forcedHTTP reports whether the transport has fallen back to plain HTTP.
+func (c *Client) forcedHTTP() bool {
+	ft, ok := c.auth.Client.Transport.(*fallbackTransport)
+	return ok && ft.plain.Load()
 }
 
 // Logout removes the stored credentials of host.
