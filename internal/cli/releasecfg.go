@@ -35,7 +35,7 @@ func actionConfig(env *Env) (*action.Configuration, error) {
 
 // loadChart locates (downloading when needed) and loads a chart reference.
 func loadChart(ctx context.Context, env *Env, opts *ChartPathOptions, ref string) (*chart.Chart, error) {
-	p, err := locateChart(ctx, env, opts, ref)
+	p, err := locateInstallChart(ctx, env, opts, ref)
 	if err != nil {
 		return nil, err
 	}

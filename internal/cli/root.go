@@ -74,11 +74,7 @@ func NewRootCmd(env *Env) *cobra.Command {
 		Long:         globalUsage,
 		SilenceUsage: true,
 		PersistentPreRun: func(*cobra.Command, []string) {
-			level := slog.LevelWarn
-			if s.Debug {
-				level = slog.LevelDebug
-			}
-			env.Logger = slog.New(slog.NewTextHandler(env.Err, &slog.HandlerOptions{Level: level}))
+			env.Logger = newLogger(env.Err, s.Debug)
 		},
 	}
 	cmd.SetIn(env.In)

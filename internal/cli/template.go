@@ -108,7 +108,7 @@ func (a *Template) Run(ctx context.Context, out io.Writer) error {
 		}
 		kv = v
 	}
-	p, err := locateChart(ctx, a.Env, &a.ChartPathOptions, a.Chart)
+	p, err := locateInstallChart(ctx, a.Env, &a.ChartPathOptions, a.Chart)
 	if err != nil {
 		return err
 	}
