@@ -123,6 +123,7 @@ func NewRootCmd(env *Env) *cobra.Command {
 		newHistoryCmd(env),
 		newGetCmd(env),
 	)
+	registerCompletions(cmd, env)
 	return cmd
 }
 
