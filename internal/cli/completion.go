@@ -71,8 +71,8 @@ func registerCompletions(root *cobra.Command, env *Env) {
 		"uninstall": func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			return c.releases(cmd.Context(), args)
 		},
-		"status":   releaseArg,
-		"history":  releaseArg,
+		"status":  releaseArg,
+		"history": releaseArg,
 		"rollback": func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			switch len(args) {
 			case 0:
