@@ -59,12 +59,10 @@ func LoadFile(ctx context.Context, name string) (*Chart, error) {
 		return nil, err
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	if magic, _ := br.Peek(len(gzipMagic)); string(magic) != gzipMagic {
-		if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
-			return nil, errorf(ErrBadArchive, "file '%s' seems to be a YAML file, but expected a gzipped archive", name)
-		}
-		return nil, errorf(ErrBadArchive, "file '%s' does not appear to be a gzipped archive", name)
+	br := bufio.NewReaderSize(f, 512)
+	head, _ := br.Peek(512)
+	if err := CheckArchiveFile(name, head); err != nil {
+		return nil, err
 	}
 	return LoadArchive(ctx, br)
 }

@@ -332,9 +332,13 @@ func (c *Client) Pull(ctx context.Context, ref Reference, withProv bool) (*PullR
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTagDigest(ctx, r, ref); err != nil {
+		return nil, err
+	}
 	desc, rc, err := r.FetchReference(ctx, ref.target())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref.String(), err)
+		// oras.Copy's wording, which Helm prints.
+		return nil, fmt.Errorf("failed to perform \"FetchReference\" on source: %w", err)
 	}
 	mb, err := content.ReadAll(rc, desc)
 	rc.Close()
@@ -348,7 +352,12 @@ func (c *Client) Pull(ctx context.Context, ref Reference, withProv bool) (*PullR
 	if err != nil {
 		return nil, err
 	}
-	res := &PullResult{Ref: ref.String(), ManifestDigest: desc.Digest, Legacy: l.Legacy}
+	// A tag@digest pull is reported by its digest, as Helm reports it.
+	pulled := ref
+	if pulled.Digest != "" {
+		pulled.Tag = ""
+	}
+	res := &PullResult{Ref: pulled.String(), ManifestDigest: desc.Digest, Legacy: l.Legacy}
 	cfg, err := content.FetchAll(ctx, r, l.Config)
 	if err != nil {
 		return nil, fmt.Errorf("fetch config: %w", err)

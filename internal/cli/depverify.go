@@ -1,14 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 
+	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/provenance"
 )
 
@@ -47,11 +46,14 @@ func (a *DependencyUpdate) verifyDependency(ctx context.Context, out io.Writer, 
 // saying so in its words (and without a newline, as Helm writes it).
 func skipMove(out io.Writer, p string) bool {
 	data, err := os.ReadFile(p)
-	if err != nil || bytes.HasPrefix(data, []byte("\x1f\x8b")) {
+	if err != nil {
 		return false
 	}
-	fmt.Fprintf(out, "Could not verify %s for moving: file '%s' does not appear to be a gzipped archive; got '%s' (Skipping)", p, p, http.DetectContentType(data))
-	return true
+	if err := chart.CheckArchiveFile(p, data); err != nil {
+		fmt.Fprintf(out, "Could not verify %s for moving: %s (Skipping)", p, err)
+		return true
+	}
+	return false
 }
 
 // helmWording is an error shown in Helm's words (scripts match on them),

@@ -226,10 +226,10 @@ func (d *downloader) fetchOCI(ctx context.Context, ref, version string, prov, mu
 	}
 	// Helm names the file after the last path element of the reference,
 	// its last ":" turned into "-": name-version.tgz, or for a digest
-	// reference name@sha256-<hex>.tgz.
+	// reference (name@digest or name:tag@digest) name@sha256-<hex>.tgz.
 	name := r.Repository[strings.LastIndex(r.Repository, "/")+1:]
 	file := fmt.Sprintf("%s-%s.tgz", name, res.Metadata.Version)
-	if r.Tag == "" && r.Digest != "" {
+	if r.Digest != "" {
 		file = name + "@" + strings.Replace(r.Digest, ":", "-", 1) + ".tgz"
 	}
 	return &fetched{Name: file, Data: res.Chart, Prov: res.Prov}, nil

@@ -56,6 +56,9 @@ func (a *Push) Run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := chart.CheckArchiveFile(a.Chart, data); err != nil {
+		return err
+	}
 	info, err := chart.ReadArchiveMetadata(ctx, bytes.NewReader(data), chart.Limits{})
 	if err != nil {
 		return err
