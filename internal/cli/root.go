@@ -73,8 +73,9 @@ func NewRootCmd(env *Env) *cobra.Command {
 		Short:        "The Helm package manager for Kubernetes.",
 		Long:         globalUsage,
 		SilenceUsage: true,
-		PersistentPreRun: func(*cobra.Command, []string) {
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
 			env.Logger = newLogger(env.Err, s.Debug)
+			return checkColorFlag(c.Flags(), s.Color)
 		},
 	}
 	cmd.SetIn(env.In)
@@ -97,6 +98,7 @@ func NewRootCmd(env *Env) *cobra.Command {
 	f.StringVar(&s.RepositoryCache, "repository-cache", s.RepositoryCache, "path to the directory containing cached repository indexes")
 	f.IntVar(&s.BurstLimit, "burst-limit", s.BurstLimit, "client-side default throttling limit")
 	f.Float32Var(&s.QPS, "qps", s.QPS, "queries per second used when communicating with the Kubernetes API, not including bursting")
+	bindHelm4Flags(f, s)
 
 	cmd.AddCommand(
 		newCreateCmd(env),
