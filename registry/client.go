@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/internal/helmoci"
 	"github.com/chartd/chartd/repo"
@@ -257,6 +259,12 @@ func (c *Client) Push(ctx context.Context, ref Reference, md *chart.Metadata, ch
 	cfgDesc := content.NewDescriptorFromBytes(ConfigMediaType, config)
 	blobs[cfgDesc.Digest] = config
 	res.ConfigDigest = cfgDesc.Digest
+	// Helm's oras.Copy asks for the manifest first; its failure (no
+	// credentials, say) is reported in oras' words.
+	mDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, manifest)
+	if _, err := r.Exists(ctx, mDesc); err != nil {
+		return nil, fmt.Errorf("failed to perform \"Exists\" on destination: %w", err)
+	}
 	for _, d := range append(layers, cfgDesc) {
 		ok, err := r.Exists(ctx, d)
 		if err != nil {
@@ -269,7 +277,6 @@ func (c *Client) Push(ctx context.Context, ref Reference, md *chart.Metadata, ch
 			return nil, fmt.Errorf("push %s: %w", ref.Repo(), err)
 		}
 	}
-	mDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, manifest)
 	if err := r.PushReference(ctx, mDesc, bytes.NewReader(manifest), ref.Tag); err != nil {
 		return nil, fmt.Errorf("push %s: %w", ref.Repo(), err)
 	}
@@ -285,7 +292,7 @@ func (c *Client) Tags(ctx context.Context, ref Reference) ([]string, error) {
 	}
 	var tags []string
 	if err := r.Tags(ctx, "", func(t []string) error { tags = append(tags, t...); return nil }); err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", ref.Repo(), err)
+		return nil, err // oras names the request, as Helm prints it
 	}
 	return SemverTags(tags), nil
 }
@@ -299,6 +306,11 @@ func (c *Client) ResolveVersion(ctx context.Context, ref Reference, version stri
 				return ref, fmt.Errorf("chart reference and version mismatch: %s is not %s: %w", TagToVersion(ref.Tag), version, ErrNoMatchingTag)
 			}
 		}
+		return ref, nil
+	}
+	// An exact version is the tag, without listing the tags, as in Helm.
+	if _, err := semver.NewVersion(version); version != "" && err == nil {
+		ref.Tag = VersionToTag(version)
 		return ref, nil
 	}
 	tags, err := c.Tags(ctx, ref)

@@ -20,7 +20,8 @@ func checkTagDigest(ctx context.Context, r *remote.Repository, ref Reference) er
 	}
 	desc, err := r.Resolve(ctx, ref.Tag)
 	if err != nil {
-		return fmt.Errorf("failed to perform \"FetchReference\" on source: %w", err)
+		// As in Helm: the digest does not need to be tagged.
+		return nil
 	}
 	if desc.Digest.String() != ref.Digest {
 		return fmt.Errorf("%w: %s is not %s", ErrDigestMismatch, desc.Digest, ref.Digest)
