@@ -31,6 +31,7 @@ type installFlags struct {
 	SubNotes      bool
 	EnableDNS     bool
 	HideSecret    bool
+	DepUpdate     bool
 	// DisableOpenAPI is accepted for Helm's scripts; see bind.
 	DisableOpenAPI bool
 }
@@ -72,6 +73,7 @@ func (f *installFlags) bind(cmd *cobra.Command, env *Env, verb string) {
 	fs.BoolVar(&f.DisableOpenAPI, "disable-openapi-validation", false, pick("if set, the installation process will not validate rendered templates against the Kubernetes OpenAPI Schema",
 		"if set, the upgrade process will not validate rendered templates against the Kubernetes OpenAPI Schema"))
 	bindOutputFlag(fs, &f.Output)
+	fs.BoolVar(&f.DepUpdate, "dependency-update", false, "update dependencies if they are missing before installing the chart")
 }
 
 func bindForce(fs *pflag.FlagSet, force *bool, usage string) {
@@ -97,7 +99,11 @@ func (f *installFlags) validate() error {
 // chartAndValues loads the chart ref names and merges the values flags:
 // what install and upgrade both start from.
 func (f *installFlags) chartAndValues(ctx context.Context, env *Env, ref string) (*chart.Chart, values.Values, error) {
-	ch, err := loadChart(ctx, env, &f.ChartPathOptions, ref)
+	p, err := locateInstallChart(ctx, env, &f.ChartPathOptions, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, err := loadChartDependencies(ctx, env, env.Out, &f.ChartPathOptions, p, f.DepUpdate)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/chartd/chartd/action"
-	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/kube"
 	"github.com/chartd/chartd/release"
 	"github.com/chartd/chartd/values"
@@ -31,15 +29,6 @@ func actionConfig(env *Env) (*action.Configuration, error) {
 		},
 		Driver: drv, MaxHistory: s.MaxHistory, Logger: env.Logger,
 	})
-}
-
-// loadChart locates (downloading when needed) and loads a chart reference.
-func loadChart(ctx context.Context, env *Env, opts *ChartPathOptions, ref string) (*chart.Chart, error) {
-	p, err := locateInstallChart(ctx, env, opts, ref)
-	if err != nil {
-		return nil, err
-	}
-	return chart.Load(ctx, p)
 }
 
 // generatedName is --generate-name's: the chart's base name and the time.

@@ -32,6 +32,12 @@ func (a *Template) config() (*action.Configuration, string, error) {
 // --dependency-update, fetches them (printing what `helm dependency update`
 // prints, on stdout as Helm does) and loads the chart again.
 func (a *Template) loadWithDependencies(ctx context.Context, out io.Writer, p string) (*chart.Chart, error) {
+	return loadChartDependencies(ctx, a.Env, out, &a.ChartPathOptions, p, a.Install.dependencyUpdate)
+}
+
+// loadChartDependencies is what install, upgrade and template do with
+// --dependency-update: load, and fetch missing dependencies when asked.
+func loadChartDependencies(ctx context.Context, env *Env, out io.Writer, opts *ChartPathOptions, p string, update bool) (*chart.Chart, error) {
 	ch, err := chart.Load(ctx, p)
 	if err != nil {
 		return nil, err
@@ -40,10 +46,10 @@ func (a *Template) loadWithDependencies(ctx context.Context, out io.Writer, p st
 	if missing == nil {
 		return ch, nil
 	}
-	if !a.Install.dependencyUpdate {
+	if !update {
 		return nil, missing
 	}
-	du := &DependencyUpdate{Env: a.Env, ChartPath: p, Keyring: a.Keyring, ChartPathOptions: a.ChartPathOptions}
+	du := &DependencyUpdate{Env: env, ChartPath: p, Keyring: opts.Keyring, ChartPathOptions: *opts}
 	if err := du.Run(ctx, out); err != nil {
 		return nil, err
 	}

@@ -35,8 +35,8 @@ func flagLines(help string) map[string]string {
 func TestFlagsMatchHelm3(t *testing.T) {
 	ours, helm3, _ := clients(t)
 	later := map[string][]string{
-		"install":   {"--atomic", "--dependency-update", "--no-hooks", "--post-renderer", "--post-renderer-args", "--timeout", "--wait", "--wait-for-jobs"},
-		"upgrade":   {"--atomic", "--cleanup-on-fail", "--dependency-update", "--no-hooks", "--post-renderer", "--post-renderer-args", "--timeout", "--wait", "--wait-for-jobs"},
+		"install":   {"--atomic", "--no-hooks", "--post-renderer", "--post-renderer-args", "--timeout", "--wait", "--wait-for-jobs"},
+		"upgrade":   {"--atomic", "--cleanup-on-fail", "--no-hooks", "--post-renderer", "--post-renderer-args", "--timeout", "--wait", "--wait-for-jobs"},
 		"rollback":  {"--cleanup-on-fail", "--no-hooks", "--recreate-pods", "--timeout", "--wait", "--wait-for-jobs"},
 		"uninstall": {"--no-hooks", "--timeout", "--wait"},
 		"status":    {"--show-resources"},
