@@ -48,6 +48,9 @@ type Install struct {
 	Apply       ApplyOptions
 	// DisableHooks is --no-hooks.
 	DisableHooks bool
+	// Rendered is set by Run to what it rendered (partial when rendering
+	// failed), for helm template to print.
+	Rendered *render.Result
 }
 
 func (i *Install) dryRun() bool { return i.DryRun == DryRunClient || i.DryRun == DryRunServer }
@@ -95,6 +98,7 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 		caps = c
 	}
 	rel, res, err := cfg.renderRelease(ctx, ch, vals, i.ReleaseName, ns, revision, false, caps, i.Render)
+	i.Rendered = res
 	if err != nil {
 		return nil, err
 	}
@@ -105,9 +109,19 @@ func (i *Install) Run(ctx context.Context, ch *chart.Chart, vals values.Values) 
 		if client {
 			return rel, nil
 		}
+		// A server dry run checks what the install would: kinds the
+		// cluster serves, and objects another owner holds (Helm's order
+		// and messages).
 		objs, err := cfg.Kube.Build(ctx, rel.Manifest)
-		if err != nil && len(res.CRDs) == 0 {
-			return rel, err
+		if err != nil {
+			if len(res.CRDs) == 0 {
+				return nil, fmt.Errorf("unable to build kubernetes objects from release manifest: %w", err)
+			}
+			return rel, nil
+		}
+		setOwnership(objs, rel.Name, ns)
+		if _, err := existing(ctx, cfg.Kube, objs, rel.Name, ns, i.TakeOwnership); err != nil {
+			return nil, fmt.Errorf("Unable to continue with install: %w", err) //nolint:staticcheck // Helm's message
 		}
 		return rel, cfg.preflight(ctx, change{target: objs, create: true, ssa: ssa})
 	}

@@ -49,6 +49,15 @@ type RenderOptions struct {
 	// PostRenderer, when set, rewrites the manifest before it is stored
 	// and applied (--post-renderer).
 	PostRenderer postrender.Renderer
+	// IncludeCRDs puts the crds/ files at the head of the manifest.
+	IncludeCRDs bool
+	// IsUpgrade sets .Release.IsUpgrade (helm template --is-upgrade).
+	IsUpgrade bool
+	// KubeVersion and APIVersions stand in for the cluster's in a
+	// client-side dry run (helm template); with a cluster, as in Helm,
+	// they are ignored.
+	KubeVersion *engine.KubeVersion
+	APIVersions []string
 }
 
 // ErrHideSecret: --hide-secret without a dry run.
@@ -57,9 +66,12 @@ var ErrHideSecret = errors.New("Hiding Kubernetes secrets requires a dry-run mod
 // renderRelease renders ch into a new revision of name.
 func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals values.Values, name, namespace string, revision int, upgrade bool, caps *engine.Capabilities, ro RenderOptions) (*release.Release, *render.Result, error) {
 	opt := render.Options{
-		ReleaseName: name, Namespace: namespace, Revision: revision, IsUpgrade: upgrade,
+		ReleaseName: name, Namespace: namespace, Revision: revision, IsUpgrade: upgrade || ro.IsUpgrade,
 		Capabilities: caps, SkipSchemaValidation: ro.SkipSchemaValidation, SubNotes: ro.SubNotes, EnableDNS: ro.EnableDNS,
 		Coalesce: ro.Coalesce, SkippedHook: ro.SkippedHook,
+	}
+	if caps == nil {
+		opt.KubeVersion, opt.APIVersions = ro.KubeVersion, ro.APIVersions
 	}
 	// lookup reads the cluster, except in a client-side dry run (no cluster).
 	if c.Kube != nil {
@@ -67,7 +79,8 @@ func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals
 	}
 	res, err := render.Template(ctx, ch, vals, opt)
 	if err != nil {
-		return nil, nil, err
+		// The partial rendering comes back for helm template --debug.
+		return nil, res, err
 	}
 	if ro.PostRenderer != nil {
 		if err := res.PostRender(ctx, ro.PostRenderer, render.PrintOptions{HideSecret: ro.HideSecret}); err != nil {
@@ -77,7 +90,7 @@ func (c *Configuration) renderRelease(ctx context.Context, ch *chart.Chart, vals
 	now := release.Now()
 	r := &release.Release{
 		Name: name, Namespace: namespace, Version: revision, Chart: res.Chart, Config: vals,
-		Manifest: res.ManifestText(false, ro.HideSecret),
+		Manifest: res.ManifestText(ro.IncludeCRDs, ro.HideSecret),
 		Info:     &release.Info{FirstDeployed: now, LastDeployed: now, Notes: res.Notes},
 		// This client applies client-side; recording it lets Helm 4's
 		// --server-side=auto keep doing so.

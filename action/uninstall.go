@@ -27,10 +27,10 @@ type Uninstall struct {
 	Cascade string
 	// Wait (any strategy but hookOnly) waits until the deleted objects
 	// are gone, for at most Timeout.
-	Wait    kube.WaitStrategy
+	Wait kube.WaitStrategy
 	// DisableHooks is --no-hooks.
 	DisableHooks bool
-	Timeout time.Duration
+	Timeout      time.Duration
 }
 
 // UninstallResult is what an uninstall did.

@@ -235,7 +235,7 @@ func readArchiveFiles(ctx context.Context, r io.Reader, b *budget, keep keepFunc
 		if hd.Size > b.remaining || b.content > b.lim.MaxDecompressed {
 			return nil, b.tooLarge()
 		}
-		f := &File{Name: rel}
+		f := &File{Name: rel, ModTime: hd.ModTime}
 		if keep(rel) {
 			data, err := io.ReadAll(tr)
 			if err != nil {

@@ -10,6 +10,7 @@ package chart
 import (
 	"path"
 	"strings"
+	"time"
 )
 
 // APIVersionV1 and APIVersionV2 are the chart API versions Helm 3 reads.
@@ -22,6 +23,10 @@ const (
 type File struct {
 	Name string `json:"name"`
 	Data []byte `json:"data"`
+	// ModTime is the file's modification time as read (from the directory
+	// or the archive entry); packaging stamps it on the entry, as Helm 4
+	// does. It stays out of the JSON so release Secrets keep Helm 3's shape.
+	ModTime time.Time `json:"-"`
 }
 
 // Maintainer describes a chart maintainer.
@@ -82,6 +87,11 @@ type Chart struct {
 	Schema    []byte                 `json:"schema"`
 	// Files are the files that are not templates, values, Chart.yaml or charts/.
 	Files []*File `json:"files"`
+
+	// ModTime and SchemaModTime are Chart.yaml's and values.schema.json's
+	// modification times, stamped on their archive entries (Helm 4).
+	ModTime       time.Time `json:"-"`
+	SchemaModTime time.Time `json:"-"`
 
 	parent       *Chart
 	dependencies []*Chart

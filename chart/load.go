@@ -59,12 +59,10 @@ func LoadFile(ctx context.Context, name string) (*Chart, error) {
 		return nil, err
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	if magic, _ := br.Peek(len(gzipMagic)); string(magic) != gzipMagic {
-		if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
-			return nil, errorf(ErrBadArchive, "file '%s' seems to be a YAML file, but expected a gzipped archive", name)
-		}
-		return nil, errorf(ErrBadArchive, "file '%s' does not appear to be a gzipped archive", name)
+	br := bufio.NewReaderSize(f, 512)
+	head, _ := br.Peek(512)
+	if err := CheckArchiveFile(name, head); err != nil {
+		return nil, err
 	}
 	return LoadArchive(ctx, br)
 }
@@ -180,7 +178,7 @@ func (w *dirWalker) walk(dir, rel string, depth int) error {
 		if w.b.remaining < 0 {
 			return w.b.tooLarge()
 		}
-		w.files = append(w.files, &File{Name: name, Data: trimBOM(data)})
+		w.files = append(w.files, &File{Name: name, Data: trimBOM(data), ModTime: fi.ModTime()})
 	}
 	return nil
 }
@@ -205,6 +203,7 @@ func loadFiles(ctx context.Context, files []*File, b *budget, keep keepFunc) (*C
 			md.APIVersion = APIVersionV1
 		}
 		c.Metadata = md
+		c.ModTime = f.ModTime
 	}
 	if c.Metadata == nil {
 		return nil, ErrNoChartYaml
@@ -227,6 +226,7 @@ func loadFiles(ctx context.Context, files []*File, b *budget, keep keepFunc) (*C
 			}
 		case f.Name == SchemaFileName:
 			c.Schema = f.Data
+			c.SchemaModTime = f.ModTime
 		case f.Name == requirementsName:
 			// Helm 2 kept dependencies here; Helm 3 still reads them, for
 			// any apiVersion, and keeps the file itself for v1 charts.
@@ -257,7 +257,7 @@ func loadFiles(ctx context.Context, files []*File, b *budget, keep keepFunc) (*C
 			}
 			rest := strings.TrimPrefix(f.Name, ChartsDir+"/")
 			sub, _, _ := strings.Cut(rest, "/")
-			subcharts[sub] = append(subcharts[sub], &File{Name: rest, Data: f.Data})
+			subcharts[sub] = append(subcharts[sub], &File{Name: rest, Data: f.Data, ModTime: f.ModTime})
 		default:
 			c.Files = append(c.Files, f)
 		}
@@ -317,7 +317,7 @@ func loadSubchart(ctx context.Context, n string, files []*File, b *budget, keep 
 		if !ok {
 			continue
 		}
-		inner = append(inner, &File{Name: rest, Data: f.Data})
+		inner = append(inner, &File{Name: rest, Data: f.Data, ModTime: f.ModTime})
 	}
 	return loadFiles(ctx, inner, b, keep)
 }

@@ -1,6 +1,9 @@
 package provenance
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors returned by this package. They are wrapped with details of what
 // failed; test for them with [errors.Is].
@@ -44,3 +47,16 @@ var (
 	// empty archive name, a nil keyring...).
 	ErrInvalidArgument = errors.New("invalid argument")
 )
+
+// DigestError is an ErrDigestMismatch with the digests, so callers can word
+// it as they need (the helm client words it as Helm does).
+type DigestError struct {
+	Name, Got, Want string
+}
+
+func (e *DigestError) Error() string {
+	return fmt.Sprintf("%s: %s has %s, the provenance file says %s", ErrDigestMismatch, e.Name, e.Got, e.Want)
+}
+
+// Is makes errors.Is(err, ErrDigestMismatch) hold.
+func (e *DigestError) Is(target error) bool { return target == ErrDigestMismatch }

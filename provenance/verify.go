@@ -103,7 +103,7 @@ func Verify(ctx context.Context, keyring openpgp.EntityList, prov []byte, archiv
 	}
 	got := "sha256:" + sum
 	if want != got {
-		return nil, fmt.Errorf("%w: %s has %s, the provenance file says %s", ErrDigestMismatch, name, got, want)
+		return nil, &DigestError{Name: name, Got: got, Want: want}
 	}
 	return &Verification{
 		SignedBy:    Identity(signer),

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/internal/helmoci"
 	"github.com/chartd/chartd/repo"
@@ -146,7 +148,15 @@ func (c *Client) Login(ctx context.Context, host, username, password string) err
 		Credential: auth.StaticCredential(host, cred),
 		Header:     c.auth.Header,
 	}
-	if err := reg.Ping(ctx); err != nil {
+	err = reg.Ping(ctx)
+	if err != nil && !reg.PlainHTTP && c.forcedHTTP() {
+		// The registry answered https in plain HTTP and the transport fell
+		// back; oras-go does not send credentials across that scheme change,
+		// so ask again over http from the start, as Helm 3 does.
+		reg.PlainHTTP = true
+		err = reg.Ping(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("authenticating to %q: %w", host, err)
 	}
 	key := credentials.ServerAddressFromHostname(credentials.ServerAddressFromRegistry(host))
@@ -154,6 +164,12 @@ func (c *Client) Login(ctx context.Context, host, username, password string) err
 		return fmt.Errorf("store credentials: %w", err)
 	}
 	return nil
+}
+
+// forcedHTTP reports whether the transport has fallen back to plain HTTP.
+func (c *Client) forcedHTTP() bool {
+	ft, ok := c.auth.Client.Transport.(*fallbackTransport)
+	return ok && ft.plain.Load()
 }
 
 // Logout removes the stored credentials of host.
@@ -243,6 +259,12 @@ func (c *Client) Push(ctx context.Context, ref Reference, md *chart.Metadata, ch
 	cfgDesc := content.NewDescriptorFromBytes(ConfigMediaType, config)
 	blobs[cfgDesc.Digest] = config
 	res.ConfigDigest = cfgDesc.Digest
+	// Helm's oras.Copy asks for the manifest first; its failure (no
+	// credentials, say) is reported in oras' words.
+	mDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, manifest)
+	if _, err := r.Exists(ctx, mDesc); err != nil {
+		return nil, fmt.Errorf("failed to perform \"Exists\" on destination: %w", err)
+	}
 	for _, d := range append(layers, cfgDesc) {
 		ok, err := r.Exists(ctx, d)
 		if err != nil {
@@ -255,7 +277,6 @@ func (c *Client) Push(ctx context.Context, ref Reference, md *chart.Metadata, ch
 			return nil, fmt.Errorf("push %s: %w", ref.Repo(), err)
 		}
 	}
-	mDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, manifest)
 	if err := r.PushReference(ctx, mDesc, bytes.NewReader(manifest), ref.Tag); err != nil {
 		return nil, fmt.Errorf("push %s: %w", ref.Repo(), err)
 	}
@@ -271,7 +292,7 @@ func (c *Client) Tags(ctx context.Context, ref Reference) ([]string, error) {
 	}
 	var tags []string
 	if err := r.Tags(ctx, "", func(t []string) error { tags = append(tags, t...); return nil }); err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", ref.Repo(), err)
+		return nil, err // oras names the request, as Helm prints it
 	}
 	return SemverTags(tags), nil
 }
@@ -285,6 +306,11 @@ func (c *Client) ResolveVersion(ctx context.Context, ref Reference, version stri
 				return ref, fmt.Errorf("chart reference and version mismatch: %s is not %s: %w", TagToVersion(ref.Tag), version, ErrNoMatchingTag)
 			}
 		}
+		return ref, nil
+	}
+	// An exact version is the tag, without listing the tags, as in Helm.
+	if _, err := semver.NewVersion(version); version != "" && err == nil {
+		ref.Tag = VersionToTag(version)
 		return ref, nil
 	}
 	tags, err := c.Tags(ctx, ref)
@@ -318,9 +344,13 @@ func (c *Client) Pull(ctx context.Context, ref Reference, withProv bool) (*PullR
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTagDigest(ctx, r, ref); err != nil {
+		return nil, err
+	}
 	desc, rc, err := r.FetchReference(ctx, ref.target())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref.String(), err)
+		// oras.Copy's wording, which Helm prints.
+		return nil, fmt.Errorf("failed to perform \"FetchReference\" on source: %w", err)
 	}
 	mb, err := content.ReadAll(rc, desc)
 	rc.Close()
@@ -334,7 +364,12 @@ func (c *Client) Pull(ctx context.Context, ref Reference, withProv bool) (*PullR
 	if err != nil {
 		return nil, err
 	}
-	res := &PullResult{Ref: ref.String(), ManifestDigest: desc.Digest, Legacy: l.Legacy}
+	// A tag@digest pull is reported by its digest, as Helm reports it.
+	pulled := ref
+	if pulled.Digest != "" {
+		pulled.Tag = ""
+	}
+	res := &PullResult{Ref: pulled.String(), ManifestDigest: desc.Digest, Legacy: l.Legacy}
 	cfg, err := content.FetchAll(ctx, r, l.Config)
 	if err != nil {
 		return nil, fmt.Errorf("fetch config: %w", err)

@@ -63,13 +63,21 @@ func ParseReference(raw string) (Reference, error) {
 	}
 	r, err := orasregistry.ParseReference(full)
 	if err != nil {
-		return Reference{}, fmt.Errorf("%w: %q: %w", ErrInvalidReference, raw, err)
+		return Reference{}, &referenceError{err}
 	}
 	if err := r.ValidateRepository(); err != nil {
-		return Reference{}, fmt.Errorf("%w: %q: %w", ErrInvalidReference, raw, err)
+		return Reference{}, &referenceError{err}
 	}
 	return Reference{Registry: r.Registry, Repository: r.Repository, Tag: tag, Digest: digest}, nil
 }
+
+// referenceError is an ErrInvalidReference worded as oras-go words it
+// ("invalid reference: invalid repository ..."), which is what Helm prints.
+type referenceError struct{ err error }
+
+func (e *referenceError) Error() string        { return e.err.Error() }
+func (e *referenceError) Unwrap() error        { return e.err }
+func (e *referenceError) Is(target error) bool { return target == ErrInvalidReference }
 
 // Repo is "host/repository".
 func (r Reference) Repo() string { return r.Registry + "/" + r.Repository }

@@ -2,12 +2,11 @@ package values
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 )
 
 // Options are the value flags of helm install/upgrade/template.
@@ -60,13 +59,22 @@ func (o Options) MergeValues(ctx context.Context, r FileReader) (Values, error) 
 		if err != nil {
 			return nil, err
 		}
-		cur := map[string]interface{}{}
-		if err := yaml.Unmarshal(data, &cur); err != nil {
+		cur, err := readDocuments(data)
+		if err != nil {
 			return nil, fmt.Errorf("failed to parse %s: %w", name, err)
 		}
 		base = mergeMaps(base, cur)
 	}
 	for _, v := range o.JSONValues {
+		if isJSONObject(v) {
+			// Helm 4: a whole object, merged like a values file.
+			var m map[string]interface{}
+			if err := json.Unmarshal([]byte(strings.TrimSpace(v)), &m); err != nil {
+				return nil, fmt.Errorf("failed parsing --set-json data JSON: %s", v)
+			}
+			base = mergeMaps(base, m)
+			continue
+		}
 		if err := ParseSetJSON(v, base); err != nil {
 			// Helm drops the cause here; so do we, for identical output.
 			return nil, fmt.Errorf("failed parsing --set-json data %s", v)

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 )
 
 // scaffold is `helm create`'s chart, byte for byte, with the chart name
@@ -34,7 +33,7 @@ type Create struct {
 }
 
 // Run writes the scaffold (or a starter) into Name.
-func (a *Create) Run(_ context.Context, out io.Writer) error {
+func (a *Create) Run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "Creating %s\n", a.Name)
 	name := filepath.Base(a.Name)
 	if name == "" || len(name) > maxChartNameLength {
@@ -42,6 +41,14 @@ func (a *Create) Run(_ context.Context, out io.Writer) error {
 	}
 	if !chartNameRe.MatchString(name) {
 		return fmt.Errorf("chart name must match the regular expression %q", chartNameRe.String())
+	}
+	if a.Starter != "" {
+		// Helm creates missing parent directories for a starter.
+		dir := a.Starter
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(a.Env.Settings.Paths.DataPath("starters"), a.Starter)
+		}
+		return a.fromStarter(ctx, dir, filepath.Join(filepath.Dir(a.Name), name), name)
 	}
 	parent, err := filepath.Abs(filepath.Dir(a.Name))
 	if err != nil {
@@ -58,13 +65,6 @@ func (a *Create) Run(_ context.Context, out io.Writer) error {
 	}
 	src := fs.FS(scaffold)
 	root := "scaffold"
-	if a.Starter != "" {
-		dir := a.Starter
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(a.Env.Settings.Paths.DataPath("starters"), a.Starter)
-		}
-		src, root = os.DirFS(dir), "."
-	}
 	err = fs.WalkDir(src, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -78,11 +78,6 @@ func (a *Create) Run(_ context.Context, out io.Writer) error {
 			return err
 		}
 		data = bytes.ReplaceAll(data, []byte("<CHARTNAME>"), []byte(name))
-		if a.Starter != "" && rel == "Chart.yaml" {
-			if data, err = renameChartYAML(data, name); err != nil {
-				return err
-			}
-		}
 		target := filepath.Join(cdir, filepath.FromSlash(rel))
 		if _, err := os.Stat(target); err == nil {
 			fmt.Fprintf(out, "WARNING: File %q already exists. Overwriting.\n", target)
@@ -96,19 +91,6 @@ func (a *Create) Run(_ context.Context, out io.Writer) error {
 		return err
 	}
 	return os.MkdirAll(filepath.Join(cdir, "charts"), 0o755)
-}
-
-// renameChartYAML sets a starter's Chart.yaml name to the new chart's.
-func renameChartYAML(data []byte, name string) ([]byte, error) {
-	var m map[string]any
-	if err := yaml.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("starter Chart.yaml: %w", err)
-	}
-	if m == nil {
-		m = map[string]any{}
-	}
-	m["name"] = name
-	return yaml.Marshal(m)
 }
 
 const createDesc = `

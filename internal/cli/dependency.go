@@ -442,12 +442,20 @@ func (a *DependencyUpdate) download(ctx context.Context, out io.Writer, deps []*
 			continue
 		}
 		fmt.Fprintf(out, "Downloading %s from repo %s\n", d.Name, d.Repository)
-		data, err := a.fetchDependency(ctx, d)
+		dep, err := a.fetchDependency(ctx, d)
 		if err != nil {
 			return fmt.Errorf("could not download %s: %w", d.Name, err)
 		}
-		if err := os.WriteFile(filepath.Join(tmp, fmt.Sprintf("%s-%s.tgz", d.Name, d.Version)), data, 0o644); err != nil {
+		archive := filepath.Join(tmp, fmt.Sprintf("%s-%s.tgz", d.Name, d.Version))
+		if err := os.WriteFile(archive, dep.Data, 0o644); err != nil {
 			return err
+		}
+		if a.Verify {
+			if err := a.verifyDependency(ctx, out, dep, archive); err != nil {
+				err = fmt.Errorf("could not download %s: %w", dep.URL, err)
+				fmt.Fprintln(out, "Save error occurred: ", err)
+				return err
+			}
 		}
 	}
 	fresh, err := os.ReadDir(tmp)
@@ -456,6 +464,9 @@ func (a *DependencyUpdate) download(ctx context.Context, out io.Writer, deps []*
 	}
 	keep := map[string]bool{}
 	for _, f := range fresh {
+		if skipMove(out, filepath.Join(tmp, f.Name())) {
+			continue
+		}
 		keep[f.Name()] = true
 		if err := os.Rename(filepath.Join(tmp, f.Name()), filepath.Join(dest, f.Name())); err != nil {
 			return err
@@ -486,16 +497,17 @@ func (a *DependencyUpdate) download(ctx context.Context, out io.Writer, deps []*
 	return nil
 }
 
-func (a *DependencyUpdate) fetchDependency(ctx context.Context, d *chart.Dependency) ([]byte, error) {
+func (a *DependencyUpdate) fetchDependency(ctx context.Context, d *chart.Dependency) (*depDownload, error) {
 	opts := a.ChartPathOptions
 	opts.Version = d.Version
 	dl := &downloader{env: a.Env, opts: &opts, out: a.Env.Err}
 	if registry.IsOCI(d.Repository) {
-		f, err := dl.fetchOCI(ctx, strings.TrimSuffix(d.Repository, "/")+"/"+d.Name, d.Version, false, false)
+		ref := strings.TrimSuffix(d.Repository, "/") + "/" + d.Name
+		f, err := dl.fetchOCI(ctx, ref, d.Version, a.Verify, false)
 		if err != nil {
 			return nil, err
 		}
-		return f.Data, nil
+		return &depDownload{URL: ref + ":" + d.Version, Data: f.Data, Prov: f.Prov, ProvErr: registry.ErrNoProv}, nil
 	}
 	idx, e, err := a.index(ctx, d)
 	if err != nil {
@@ -513,11 +525,11 @@ func (a *DependencyUpdate) fetchDependency(ctx context.Context, d *chart.Depende
 		return nil, err
 	}
 	if registry.IsOCI(u) {
-		f, err := dl.fetchOCI(ctx, u, "", false, false)
+		f, err := dl.fetchOCI(ctx, u, "", a.Verify, false)
 		if err != nil {
 			return nil, err
 		}
-		return f.Data, nil
+		return &depDownload{URL: u, Data: f.Data, Prov: f.Prov, ProvErr: registry.ErrNoProv}, nil
 	}
 	g, err := newGetter(a.Env, unmanagedCreds(a.Env, e, u))
 	if err != nil {
@@ -530,7 +542,11 @@ func (a *DependencyUpdate) fetchDependency(ctx context.Context, d *chart.Depende
 	if _, err := chart.ReadArchiveMetadata(ctx, bytes.NewReader(data), chart.Limits{}); err != nil {
 		return nil, err
 	}
-	return data, nil
+	dep := &depDownload{URL: u, Data: data}
+	if a.Verify {
+		dep.Prov, dep.ProvErr = g.Get(ctx, u+".prov")
+	}
+	return dep, nil
 }
 
 func newDependencyUpdateCmd(env *Env, build bool) *cobra.Command {

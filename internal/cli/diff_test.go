@@ -274,41 +274,6 @@ func TestTemplateErrorsMatchHelm(t *testing.T) {
 	}
 }
 
-// TestTemplateRefusesUnimplementedFlags: flags that change what Helm's
-// template does, and that this client does not implement yet, are refused
-// with a message saying so (exit 1, nothing rendered), instead of being
-// silently ignored. Set to false, they change nothing.
-func TestTemplateRefusesUnimplementedFlags(t *testing.T) {
-	h := newHarness(t)
-	dir := filepath.Join(h.dir, "tpl")
-	h.must(h.ours("create", dir))
-	plain := h.must(h.ours("template", "rel", dir))
-	if !strings.Contains(plain.stdout, "kind: Deployment") {
-		t.Fatalf("the chart does not render:\n%s", plain.stdout)
-	}
-	for _, tt := range []struct {
-		golden string
-		flags  []string
-	}{
-		{"template_dependency_update", []string{"--dependency-update"}},
-		{"template_validate", []string{"--validate"}},
-		{"template_all_unimplemented", []string{"--validate", "--dependency-update"}},
-	} {
-		t.Run(tt.golden, func(t *testing.T) {
-			r := h.ours(append([]string{"template", "rel", dir}, tt.flags...)...)
-			if r.code != 1 || r.stdout != "" {
-				t.Errorf("exit %d, stdout %q; want 1 and nothing", r.code, r.stdout)
-			}
-			golden(t, tt.golden, r.stderr)
-		})
-	}
-	for _, off := range []string{"--validate=false", "--dependency-update=false", "--post-renderer="} {
-		if r := h.must(h.ours("template", "rel", dir, off)); r != plain {
-			t.Errorf("template %s differs from a plain template:\n%+v", off, r)
-		}
-	}
-}
-
 // TestKubeVersionDefaultMatchesReleasedHelm: without --kube-version, the
 // client assumes what a released Helm v3.22.0 does (v1.37.0, stamped from
 // its client-go at build time), so a chart that requires a recent cluster

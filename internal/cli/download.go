@@ -56,6 +56,10 @@ type downloader struct {
 	opts *ChartPathOptions
 	// out receives registry progress ("Pulled: ..."); Helm writes it to stderr.
 	out io.Writer
+	// storeContent checks downloads from repositories against their index
+	// digest and keeps them in the content cache (install, upgrade,
+	// template: Helm 4's DownloadToCache); otherwise the cache is only read.
+	storeContent bool
 }
 
 // fetched is a downloaded chart.
@@ -89,7 +93,7 @@ func (d *downloader) fetch(ctx context.Context, ref string, prov, must bool) (*f
 		PassCredentialsAll: d.opts.PassCredentialsAll, CertFile: d.opts.CertFile, KeyFile: d.opts.KeyFile,
 		CAFile: d.opts.CAFile, InsecureSkipTLSVerify: d.opts.InsecureSkipTLSVerify, Timeout: 5 * time.Minute,
 	}
-	var chartURL string
+	var chartURL, digest string
 	switch {
 	case d.opts.RepoURL != "":
 		hopts.URL = d.opts.RepoURL
@@ -115,6 +119,7 @@ func (d *downloader) fetch(ctx context.Context, ref string, prov, must bool) (*f
 		if chartURL, err = repo.ResolveReferenceURL(d.opts.RepoURL, cv.URLs[0]); err != nil {
 			return nil, err
 		}
+		digest = cv.Digest
 	case isChartURL(ref):
 		chartURL = ref
 		// A URL inside a configured repository uses that repository's credentials.
@@ -161,6 +166,7 @@ func (d *downloader) fetch(ctx context.Context, ref string, prov, must bool) (*f
 		if chartURL, err = repo.ResolveReferenceURL(e.URL, cv.URLs[0]); err != nil {
 			return nil, fmt.Errorf("invalid chart URL format: %s", ref)
 		}
+		digest = cv.Digest
 	}
 	if registry.IsOCI(chartURL) {
 		return d.fetchOCI(ctx, chartURL, "", prov, must)
@@ -169,9 +175,20 @@ func (d *downloader) fetch(ctx context.Context, ref string, prov, must bool) (*f
 	if err != nil {
 		return nil, err
 	}
-	data, err := g.GetWithAccept(ctx, chartURL, "application/gzip,application/octet-stream")
-	if err != nil {
-		return nil, err
+	cache := contentCache{root: d.env.Settings.ContentCache}
+	data, cached := cache.get(digest)
+	if !cached {
+		if data, err = g.GetWithAccept(ctx, chartURL, "application/gzip,application/octet-stream"); err != nil {
+			return nil, err
+		}
+		if d.storeContent {
+			if err := cache.check(chartURL, digest, data); err != nil {
+				return nil, err
+			}
+			if err := cache.put(digest, data); err != nil {
+				return nil, err
+			}
+		}
 	}
 	u, err := url.Parse(chartURL)
 	if err != nil {
@@ -243,10 +260,10 @@ func (d *downloader) fetchOCI(ctx context.Context, ref, version string, prov, mu
 	}
 	// Helm names the file after the last path element of the reference,
 	// its last ":" turned into "-": name-version.tgz, or for a digest
-	// reference name@sha256-<hex>.tgz.
+	// reference (name@digest or name:tag@digest) name@sha256-<hex>.tgz.
 	name := r.Repository[strings.LastIndex(r.Repository, "/")+1:]
 	file := fmt.Sprintf("%s-%s.tgz", name, res.Metadata.Version)
-	if r.Tag == "" && r.Digest != "" {
+	if r.Digest != "" {
 		file = name + "@" + strings.Replace(r.Digest, ":", "-", 1) + ".tgz"
 	}
 	return &fetched{Name: file, Data: res.Chart, Prov: res.Prov}, nil
@@ -274,7 +291,8 @@ func verifyReader(ctx context.Context, name string, r io.Reader, prov []byte, ke
 	if err != nil {
 		return nil, fmt.Errorf("failed to load keyring: %w", err)
 	}
-	return provenance.Verify(ctx, ring, prov, name, r)
+	v, err := provenance.Verify(ctx, ring, prov, name, r)
+	return v, provenanceError(err, name)
 }
 
 // printVerification prints what Helm prints after a successful verification.
@@ -314,7 +332,7 @@ func locateChart(ctx context.Context, env *Env, opts *ChartPathOptions, name str
 			return name, fmt.Errorf("path %q not found", name)
 		}
 	}
-	d := &downloader{env: env, opts: opts, out: env.Err}
+	d := &downloader{env: env, opts: opts, out: env.Err, storeContent: true}
 	f, err := d.fetch(ctx, name, opts.Verify, opts.Verify)
 	if err != nil {
 		return "", err

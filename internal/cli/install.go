@@ -104,7 +104,7 @@ func (f *installFlags) validate() error {
 		f.DryRun = action.DryRunClient
 	case action.DryRunServer:
 	default:
-		return fmt.Errorf("invalid dry-run flag. Flag must one of the following: false, true, none, client, server")
+		return fmt.Errorf("Invalid dry-run flag. Flag must one of the following: false, true, none, client, server") //nolint:staticcheck // Helm's message
 	}
 	return nil
 }
@@ -116,7 +116,7 @@ func (f *installFlags) chartAndValues(ctx context.Context, env *Env, ref string)
 	if err != nil {
 		return nil, nil, err
 	}
-	vals, err := f.Values.MergeValues(ctx, values.OSReader{Stdin: env.In})
+	vals, err := f.Values.MergeValues(ctx, newValuesReader(env))
 	if err != nil {
 		return nil, nil, err
 	}

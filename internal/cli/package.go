@@ -73,6 +73,13 @@ func (a *Package) one(ctx context.Context, out io.Writer, p string) error {
 	if a.AppVersion != "" {
 		ch.Metadata.AppVersion = a.AppVersion
 	}
+	epoch, err := sourceDateEpoch(a.Env.Lookup)
+	if err != nil {
+		return err
+	}
+	if epoch != nil {
+		ch.StampModTimes(*epoch)
+	}
 	if len(ch.Metadata.Dependencies) > 0 {
 		if err := render.CheckDependencies(ch); err != nil {
 			return err

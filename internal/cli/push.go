@@ -53,7 +53,13 @@ func (a *Push) Run(ctx context.Context, out io.Writer) error {
 		return a.pushChartMuseum(ctx, out)
 	}
 	data, err := os.ReadFile(a.Chart)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s: no such file", a.Chart) // Helm's words
+	}
 	if err != nil {
+		return err
+	}
+	if err := chart.CheckArchiveFile(a.Chart, data); err != nil {
 		return err
 	}
 	info, err := chart.ReadArchiveMetadata(ctx, bytes.NewReader(data), chart.Limits{})
@@ -72,14 +78,16 @@ func (a *Push) Run(ctx context.Context, out io.Writer) error {
 
 func (a *Push) pushOCI(ctx context.Context, md *chart.Metadata, data, prov []byte) error {
 	remote := strings.TrimSuffix(a.Remote, "/")
+	// The full reference first: a bad remote then fails with the text Helm
+	// prints, which names the whole reference.
+	ref, err := registry.ParseReference(remote + "/" + md.Name + ":" + registry.VersionToTag(md.Version))
+	if err != nil {
+		return err
+	}
 	if r, err := registry.ParseReference(remote + "/" + md.Name); err != nil {
 		return err
 	} else if r.Tag != "" || r.Digest != "" {
 		return fmt.Errorf("%w: remote must not contain a tag or digest", registry.ErrInvalidReference)
-	}
-	ref, err := registry.ParseReference(remote + "/" + md.Name + ":" + registry.VersionToTag(md.Version))
-	if err != nil {
-		return err
 	}
 	fi, err := os.Stat(a.Chart)
 	if err != nil {

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,9 +10,6 @@ import (
 
 	"github.com/chartd/chartd/registry"
 )
-
-// errPasswordFlags mirrors Helm's rule on the two password flags.
-var errPasswordFlags = errors.New("--password and --password-stdin are mutually exclusive")
 
 func newRegistryCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -40,40 +35,9 @@ type RegistryLogin struct {
 
 // Run pings the registry with the credentials and stores them.
 func (a *RegistryLogin) Run(ctx context.Context, out io.Writer) error {
-	user, pass := a.Username, a.Password
-	if pass != "" && !a.PasswordStdin {
-		a.Env.warn("Using --password via the CLI is insecure. Use --password-stdin.")
-	}
-	if a.PasswordStdin {
-		if pass != "" {
-			return errPasswordFlags
-		}
-		if user == "" {
-			return errors.New("must provide --username with --password-stdin")
-		}
-		p, err := readSecret(a.Env.In)
-		if err != nil {
-			return err
-		}
-		pass = strings.TrimSpace(p)
-	}
-	r := bufio.NewReader(a.Env.In)
-	if user == "" {
-		fmt.Fprint(out, "Username: ")
-		line, err := r.ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("read username: %w", err)
-		}
-		user = strings.TrimSpace(line)
-	}
-	if pass == "" {
-		fmt.Fprint(out, "Password: ")
-		line, err := r.ReadString('\n')
-		fmt.Fprintln(out)
-		if err != nil && line == "" {
-			return fmt.Errorf("read password: %w", err)
-		}
-		pass = strings.TrimRight(line, "\r\n")
+	user, pass, err := a.credentials()
+	if err != nil {
+		return err
 	}
 	c, err := registry.New(registry.Options{
 		CredentialsFile: a.Env.Settings.RegistryConfig, PlainHTTP: a.PlainHTTP,

@@ -49,15 +49,11 @@ func actionConfig(env *Env) (*action.Configuration, error) {
 // with depUpdate it first fetches the dependencies the chart lacks
 // (--dependency-update).
 func loadChart(ctx context.Context, env *Env, opts *ChartPathOptions, ref string, depUpdate bool) (*chart.Chart, error) {
-	p, err := locateChart(ctx, env, opts, ref)
+	p, err := locateInstallChart(ctx, env, opts, ref)
 	if err != nil {
 		return nil, err
 	}
-	ch, err := chart.Load(ctx, p)
-	if err != nil || !depUpdate {
-		return ch, err
-	}
-	return updateMissingDependencies(ctx, env, opts, p, ch, env.Out)
+	return loadChartDependencies(ctx, env, env.Out, opts, p, depUpdate)
 }
 
 // generatedName is --generate-name's: the chart's base name and the time.

@@ -253,6 +253,8 @@ func newRepoUpdateCmd(env *Env) *cobra.Command {
 type RepoList struct {
 	Env    *Env
 	Output outputFormat
+	// NoHeaders is Helm 4's --no-headers.
+	NoHeaders bool
 }
 
 type repoListElement struct {
@@ -281,7 +283,9 @@ func (a *RepoList) Run(_ context.Context, out io.Writer) error {
 		return writeYAML(out, list)
 	}
 	t := uitable.New()
-	t.AddRow("NAME", "URL")
+	if !a.NoHeaders {
+		t.AddRow("NAME", "URL")
+	}
 	for _, e := range list {
 		t.AddRow(e.Name, e.URL)
 	}
@@ -312,6 +316,9 @@ func newRepoListCmd(env *Env) *cobra.Command {
 		RunE:    func(cmd *cobra.Command, _ []string) error { return a.Run(cmd.Context(), env.Out) },
 	}
 	bindOutputFlag(cmd.Flags(), &a.Output)
+	// Helm 4's flag, hidden so that help reads as Helm 3's.
+	cmd.Flags().BoolVar(&a.NoHeaders, "no-headers", false, "suppress headers in the output")
+	_ = cmd.Flags().MarkHidden("no-headers")
 	return cmd
 }
 

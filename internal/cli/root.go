@@ -74,12 +74,9 @@ func NewRootCmd(env *Env) *cobra.Command {
 		Short:        "The Helm package manager for Kubernetes.",
 		Long:         globalUsage,
 		SilenceUsage: true,
-		PersistentPreRun: func(*cobra.Command, []string) {
-			level := slog.LevelWarn
-			if s.Debug {
-				level = slog.LevelDebug
-			}
-			env.Logger = slog.New(slog.NewTextHandler(env.Err, &slog.HandlerOptions{Level: level}))
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			env.Logger = newLogger(env.Err, s.Debug)
+			return checkColorFlag(c.Flags(), s.Color)
 		},
 	}
 	cmd.SetIn(env.In)
@@ -102,6 +99,7 @@ func NewRootCmd(env *Env) *cobra.Command {
 	f.StringVar(&s.RepositoryCache, "repository-cache", s.RepositoryCache, "path to the directory containing cached repository indexes")
 	f.IntVar(&s.BurstLimit, "burst-limit", s.BurstLimit, "client-side default throttling limit")
 	f.Float32Var(&s.QPS, "qps", s.QPS, "queries per second used when communicating with the Kubernetes API, not including bursting")
+	bindHelm4Flags(f, s)
 
 	cmd.AddCommand(
 		newCreateCmd(env),
@@ -133,6 +131,7 @@ func NewRootCmd(env *Env) *cobra.Command {
 		newPluginCmd(env),
 	)
 	addPluginCommands(cmd, env)
+	registerCompletions(cmd, env)
 	return cmd
 }
 

@@ -3,13 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/util/jsonpath"
 	"sigs.k8s.io/yaml"
 
 	"github.com/chartd/chartd/chart"
@@ -156,42 +156,16 @@ func newShowCmd(env *Env) *cobra.Command {
 	return cmd
 }
 
-// errJSONPath reports an expression this client cannot evaluate.
-var errJSONPath = errors.New("error parsing jsonpath")
-
-// jsonPath evaluates the simple JSONPath templates people use with `helm
-// show values --jsonpath`: literal text and {.a.b.c} field paths.
+// jsonPath prints v through a kubectl JSONPath template, as Helm's show
+// values --jsonpath does: client-go's jsonpath, maps and lists printed as
+// JSON. A template that does not parse is an error; one that fails on these
+// values (a missing key) prints what it got so far and succeeds, because
+// Helm ignores the evaluation error.
 func jsonPath(w io.Writer, tmpl string, v map[string]interface{}) error {
-	for tmpl != "" {
-		i := strings.IndexByte(tmpl, '{')
-		if i < 0 {
-			_, err := io.WriteString(w, tmpl)
-			return err
-		}
-		io.WriteString(w, tmpl[:i])
-		j := strings.IndexByte(tmpl[i:], '}')
-		if j < 0 {
-			return fmt.Errorf("%w %s: unclosed action", errJSONPath, tmpl)
-		}
-		expr := strings.TrimSpace(tmpl[i+1 : i+j])
-		tmpl = tmpl[i+j+1:]
-		if !strings.HasPrefix(expr, ".") {
-			return fmt.Errorf("%w %s: unsupported expression", errJSONPath, expr)
-		}
-		var cur interface{} = v
-		for _, k := range strings.Split(strings.TrimPrefix(expr, "."), ".") {
-			if k == "" {
-				continue
-			}
-			m, ok := cur.(map[string]interface{})
-			if !ok {
-				return fmt.Errorf("%s is not found", k)
-			}
-			if cur, ok = m[k]; !ok {
-				return fmt.Errorf("%s is not found", k)
-			}
-		}
-		fmt.Fprint(w, cur)
+	j := jsonpath.New("out")
+	if err := j.Parse(tmpl); err != nil {
+		return fmt.Errorf("error parsing jsonpath %s: %w", tmpl, err)
 	}
+	_ = j.Execute(w, v)
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chartd/chartd/chart"
+	"github.com/chartd/chartd/action"
 	"github.com/chartd/chartd/engine"
 	"github.com/chartd/chartd/internal/render"
 	"github.com/chartd/chartd/values"
@@ -40,13 +40,14 @@ type Template struct {
 	SubNotes     bool
 	EnableDNS    bool
 	NameTemplate string
+	Validate     bool
 	PostRender   postRenderFlags
-	// clusterOnly holds flags Helm accepts on template because it shares
-	// them with install; most change nothing in a local render, and those
-	// that would are refused (refuseUnimplemented).
-	clusterOnly struct {
+	// Install holds the install flags template shares with install, as in
+	// Helm: template is an install with --dry-run=client (server with
+	// --validate), so they act as in install's dry run.
+	Install struct {
 		atomic, createNamespace, dependencyUpdate, disableOpenAPI, force, hideNotes bool
-		replace, skipCRDs, takeOwnership, validate, wait, waitForJobs               bool
+		replace, skipCRDs, takeOwnership, wait, waitForJobs                         bool
 		description, dryRun                                                         string
 		labels                                                                      map[string]string
 		timeout                                                                     time.Duration
@@ -58,24 +59,12 @@ type Template struct {
 // the flag asks for.
 var errNotImplemented = errors.New("not implemented")
 
-// refuseUnimplemented reports the install flags that change what Helm's
-// template prints (or whether it succeeds) and that this client does not
-// implement yet, all at once.
-func (a *Template) refuseUnimplemented() error {
-	c := &a.clusterOnly
-	var errs []error
-	if c.dependencyUpdate {
-		errs = append(errs, fmt.Errorf("helm template --dependency-update is %w yet: run 'helm dependency update' on the chart first", errNotImplemented))
-	}
-	if c.validate {
-		errs = append(errs, fmt.Errorf("helm template --validate is %w yet: it needs a connection to the cluster", errNotImplemented))
-	}
-	return errors.Join(errs...)
-}
-
-// Run renders the chart and prints the manifests like Helm.
+// Run renders the chart as Helm's template does, through an install dry
+// run, and prints the manifests like Helm.
 func (a *Template) Run(ctx context.Context, out io.Writer) error {
-	if err := a.refuseUnimplemented(); err != nil {
+	// Template's dry run is client (server with --validate) whatever
+	// --dry-run says, but the value must still be one Helm knows.
+	if err := (&installFlags{DryRun: a.Install.dryRun}).validate(); err != nil {
 		return err
 	}
 	name := a.Name
@@ -98,45 +87,74 @@ func (a *Template) Run(ctx context.Context, out io.Writer) error {
 	if name == "" {
 		name = render.TemplateReleaseName
 	}
-	// The name is checked by render.Template, with Helm's message and at
-	// Helm's point in the pipeline (after the chart is found).
-	p, err := locateChart(ctx, a.Env, &a.ChartPathOptions, a.Chart)
+	var kv *engine.KubeVersion
+	if a.KubeVersion != "" {
+		v, err := engine.ParseKubeVersion(a.KubeVersion)
+		if err != nil {
+			return fmt.Errorf("invalid kube version '%s': %w", a.KubeVersion, err)
+		}
+		kv = v
+	}
+	p, err := locateInstallChart(ctx, a.Env, &a.ChartPathOptions, a.Chart)
 	if err != nil {
 		return err
 	}
-	vals, err := a.Values.MergeValues(ctx, values.OSReader{Stdin: a.Env.In})
+	vals, err := a.Values.MergeValues(ctx, newValuesReader(a.Env))
 	if err != nil {
 		return err
 	}
-	ch, err := chart.Load(ctx, p)
+	ch, err := a.loadWithDependencies(ctx, out, p)
 	if err != nil {
 		return err
 	}
 	warnDeprecated(a.Env, ch)
-	opt := render.Options{
-		ReleaseName: name, Namespace: a.Env.Settings.NamespaceOrDefault(), IsUpgrade: a.IsUpgrade,
-		APIVersions: a.APIVersions, SkipSchemaValidation: a.SkipSchema, SubNotes: a.SubNotes, EnableDNS: a.EnableDNS,
-		Coalesce: helmLog{a.Env.Err}.coalesce, SkippedHook: helmLog{a.Env.Err}.skippedHook,
+	// The name is checked at Helm's point in the pipeline: after the chart
+	// is found, installable and its dependencies are present.
+	if err := checkInstallable(ch); err != nil {
+		return err
 	}
-	if a.KubeVersion != "" {
-		kv, err := engine.ParseKubeVersion(a.KubeVersion)
-		if err != nil {
-			return fmt.Errorf("invalid kube version '%s': %w", a.KubeVersion, err)
-		}
-		opt.KubeVersion = kv
+	if err := render.ValidateReleaseName(name); err != nil {
+		return err
+	}
+
+	cfg, dryRun, err := a.config()
+	if err != nil {
+		return err
+	}
+	c := &a.Install
+	act := &action.Install{
+		Cfg: cfg, ReleaseName: name, DryRun: dryRun, Replace: true, SkipCRDs: c.skipCRDs,
+		Description: c.description, Labels: c.labels, TakeOwnership: c.takeOwnership, Force: c.force,
+		CreateNamespace: c.createNamespace,
+		Render: action.RenderOptions{
+			SkipSchemaValidation: a.SkipSchema, SubNotes: a.SubNotes, EnableDNS: a.EnableDNS,
+			KubeVersion: kv, APIVersions: a.APIVersions, IsUpgrade: a.IsUpgrade,
+			Coalesce: helmLog{a.Env.Err}.coalesce, SkippedHook: helmLog{a.Env.Err}.skippedHook,
+		},
 	}
 	po := render.PrintOptions{
 		ShowOnly: a.ShowOnly, OutputDir: a.OutputDir, UseReleaseName: a.ReleaseDir,
 		IncludeCRDs: a.IncludeCRDs, SkipTests: a.SkipTests, DisableHooks: a.NoHooks,
 	}
-	res, err := render.Template(ctx, ch, vals, opt)
+	_, err = act.Run(ctx, ch, vals)
 	if err == nil {
-		err = a.postRender(ctx, res, po)
+		// Post-rendered here, not in the install, because what the
+		// post-renderer gets depends on how template prints (--output-dir,
+		// --include-crds), as in Helm.
+		err = a.postRender(ctx, act.Rendered, po)
 	}
 	if err != nil {
+		if a.Env.Settings.Debug {
+			// --debug prints what rendered, even output that is not
+			// valid YAML, and still fails.
+			if res := act.Rendered; res != nil {
+				fmt.Fprintln(out, strings.TrimSpace(debugManifest(res)))
+			}
+			return err
+		}
 		return render.TemplateCommandError(err)
 	}
-	return render.Print(out, res, po)
+	return render.Print(out, act.Rendered, po)
 }
 
 func addValueFlags(cmd *cobra.Command, v *values.Options) {
@@ -191,7 +209,8 @@ func newTemplateCmd(env *Env) *cobra.Command {
 	f.BoolVar(&a.SubNotes, "render-subchart-notes", false, "if set, render subchart notes along with the parent")
 	f.BoolVar(&a.EnableDNS, "enable-dns", false, "enable DNS lookups when rendering templates")
 	f.StringVar(&a.NameTemplate, "name-template", "", "specify template used to name the release")
-	c := &a.clusterOnly
+	f.BoolVar(&a.Validate, "validate", false, "validate your manifests against the Kubernetes cluster you are currently pointing at. This is the same validation performed on an install")
+	c := &a.Install
 	f.BoolVar(&c.atomic, "atomic", false, "if set, the installation process deletes the installation on failure. The --wait flag will be set automatically if --atomic is used")
 	f.BoolVar(&c.createNamespace, "create-namespace", false, "create the release namespace if not present")
 	f.BoolVar(&c.dependencyUpdate, "dependency-update", false, "update dependencies if they are missing before installing the chart")
@@ -207,7 +226,6 @@ func newTemplateCmd(env *Env) *cobra.Command {
 	f.BoolVar(&c.skipCRDs, "skip-crds", false, "if set, no CRDs will be installed. By default, CRDs are installed if not already present")
 	f.BoolVar(&c.takeOwnership, "take-ownership", false, "if set, install will ignore the check for helm annotations and take ownership of the existing resources")
 	f.DurationVar(&c.timeout, "timeout", 300*time.Second, "time to wait for any individual Kubernetes operation (like Jobs for hooks)")
-	f.BoolVar(&c.validate, "validate", false, "validate your manifests against the Kubernetes cluster you are currently pointing at. This is the same validation performed on an install")
 	f.BoolVar(&c.wait, "wait", false, "if set, will wait until all Pods, PVCs, Services, and minimum number of Pods of a Deployment, StatefulSet, or ReplicaSet are in a ready state before marking the release as successful. It will wait for as long as --timeout")
 	f.BoolVar(&c.waitForJobs, "wait-for-jobs", false, "if set and --wait enabled, will wait until all Jobs have been completed before marking the release as successful. It will wait for as long as --timeout")
 	return cmd

@@ -148,9 +148,13 @@ type Settings struct {
 	RegistryConfig   string
 	RepositoryConfig string
 	RepositoryCache  string
-	MaxHistory       int
-	BurstLimit       int
-	QPS              float32
+	// ContentCache and Color are Helm 4's $HELM_CONTENT_CACHE
+	// (--content-cache) and $HELM_COLOR (--color).
+	ContentCache string
+	Color        string
+	MaxHistory   int
+	BurstLimit   int
+	QPS          float32
 	// Bin is the program path reported as HELM_BIN (os.Args[0]).
 	Bin string
 }
@@ -181,6 +185,8 @@ func FromEnv(lookup Lookup) *Settings {
 		RegistryConfig:   or("HELM_REGISTRY_CONFIG", p.ConfigPath("registry", "config.json")),
 		RepositoryConfig: or("HELM_REPOSITORY_CONFIG", p.ConfigPath("repositories.yaml")),
 		RepositoryCache:  or("HELM_REPOSITORY_CACHE", p.CachePath("repository")),
+		ContentCache:     or("HELM_CONTENT_CACHE", p.CachePath("content")),
+		Color:            or("HELM_COLOR", "auto"),
 		MaxHistory:       intOr(or("HELM_MAX_HISTORY", ""), DefaultMaxHistory),
 		BurstLimit:       intOr(or("HELM_BURST_LIMIT", ""), DefaultBurstLimit),
 		QPS:              float32Or(or("HELM_QPS", ""), 0),

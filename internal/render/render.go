@@ -182,10 +182,8 @@ func Template(ctx context.Context, ch *chart.Chart, vals values.Values, opt Opti
 	default:
 		return nil, fmt.Errorf("%s %w", ch.Metadata.Type, ErrNotInstallable)
 	}
-	if ch.Metadata.Dependencies != nil {
-		if err := CheckDependencies(ch); err != nil {
-			return nil, fmt.Errorf("An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: %w", err) //nolint:staticcheck // Helm's message
-		}
+	if err := MissingDependencies(ch); err != nil {
+		return nil, err
 	}
 	if err := ValidateReleaseName(opt.ReleaseName); err != nil {
 		return nil, err
@@ -208,6 +206,18 @@ func Template(ctx context.Context, ch *chart.Chart, vals values.Values, opt Opti
 		return res, &RenderError{Err: err}
 	}
 	return res, nil
+}
+
+// MissingDependencies reports, with Helm's advice, the dependencies ch
+// declares that its charts/ lacks; nil when all are there.
+func MissingDependencies(ch *chart.Chart) error {
+	if ch.Metadata.Dependencies == nil {
+		return nil
+	}
+	if err := CheckDependencies(ch); err != nil {
+		return fmt.Errorf("An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: %w", err) //nolint:staticcheck // Helm's message
+	}
+	return nil
 }
 
 func (res *Result) render(ctx context.Context, ch *chart.Chart, top values.Values, caps *engine.Capabilities, opt Options) error {
