@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chartd/chartd/internal/testutil/peers"
 )
 
 // TestCompletionMatchesHelm: `helm __complete ...`, what the shell
@@ -53,6 +55,10 @@ func TestCompletionMatchesHelm(t *testing.T) {
 		{"search", "repo", "x", "-o", ""},
 		{"repo", "list", "-o", ""},
 	}
+	// Chart arguments also complete local files: both clients run in the
+	// same (empty) directory, not in this package's source directory.
+	t.Setenv("CHARTD_PEERS", filepath.Dir(peers.Path(t, "helm")))
+	t.Chdir(h.dir)
 	same := 0
 	for _, args := range cases {
 		full := append([]string{"__complete"}, args...)
