@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -100,9 +99,6 @@ type Config struct {
 	// the default, 0.2. A lower share keeps a login flood from slowing
 	// everyone else; a higher one lets more first logins through at once.
 	PasswordCheckShare float64 `json:"passwordCheckShare"`
-	// PasswordCheckSlots is how many password checks may run at once; 0
-	// takes half of GOMAXPROCS, at least 1 (PasswordCheckThreads).
-	PasswordCheckSlots int `json:"passwordCheckSlots"`
 
 	// Provenance.
 	SignaturePolicy       string                  `json:"signaturePolicy"`
@@ -253,9 +249,6 @@ func (c *Config) Validate() error {
 	if c.WriteTimeout < 0 {
 		add("write-timeout must not be negative")
 	}
-	if c.PasswordCheckSlots < 0 {
-		errs = append(errs, fmt.Errorf("passwordCheckSlots %d is negative", c.PasswordCheckSlots))
-	}
 	if c.PasswordCheckShare < 0 || c.PasswordCheckShare > 1 {
 		add("passwordCheckShare must be between 0 and 1")
 	}
@@ -347,17 +340,4 @@ func (c *Config) signingPassphrase() ([]byte, error) {
 		return []byte(strings.TrimRight(string(b), "\r\n")), nil
 	}
 	return []byte(os.Getenv("CHARTD_SIGNING_PASSPHRASE")), nil
-}
-
-// PasswordCheckThreads is how many password checks run at once: the
-// configured slots, or half of GOMAXPROCS (leaving a core to everything
-// else the server does), at least 1. Each runs on an OS thread of its own
-// at the lowest priority (lowPriority), which holds a Go P while it
-// computes; cmd/chartd adds this many Ps to GOMAXPROCS, so that a check the
-// kernel has set aside for a request never holds a P that requests need.
-func (c *Config) PasswordCheckThreads() int {
-	if c.PasswordCheckSlots > 0 {
-		return c.PasswordCheckSlots
-	}
-	return max(1, runtime.GOMAXPROCS(0)/2)
 }

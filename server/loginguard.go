@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -82,7 +83,10 @@ func newLoginGuard(burst int, interval time.Duration, slots int, share float64) 
 	if share <= 0 {
 		share = defaultCheckDuty
 	}
-	slots = max(1, slots)
+	if slots <= 0 {
+		// Leave a core to everything else the server does.
+		slots = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	return &loginGuard{
 		burst: float64(burst), interval: interval, now: time.Now,
 		byAddr: newFailures(), byName: newFailures(),

@@ -132,7 +132,7 @@ func newUserStore(c *Config) (*userStore, error) {
 		return nil, nil
 	}
 	us := &userStore{users: map[string]UserConfig{}, ttl: c.TokenTTL, verified: map[string][32]byte{},
-		guard: newLoginGuard(c.FailedLoginBurst, c.FailedLoginInterval, c.PasswordCheckThreads(), c.PasswordCheckShare)}
+		guard: newLoginGuard(c.FailedLoginBurst, c.FailedLoginInterval, 0, c.PasswordCheckShare)}
 	us.maxCost = bcrypt.DefaultCost
 	for _, u := range c.Users {
 		us.users[u.Name] = u

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
 	"slices"
 	"syscall"
 
@@ -63,9 +62,5 @@ func run(args []string) error {
 		fmt.Printf("adopted %d chart versions\n", n)
 		return err
 	}
-	// Password checks get Ps of their own (see PasswordCheckThreads): the
-	// slots are fixed first, from the GOMAXPROCS the runtime chose.
-	cfg.PasswordCheckSlots = cfg.PasswordCheckThreads()
-	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + cfg.PasswordCheckSlots)
 	return server.Run(ctx, cfg, log)
 }
