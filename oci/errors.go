@@ -107,6 +107,10 @@ func errorRules() []errorRule {
 	}
 }
 
+// retryAfterUnavailable is the Retry-After of a 503, in seconds: the
+// server's own figure (server/drain.go) for the ChartMuseum API.
+const retryAfterUnavailable = "5"
+
 // apiError is the client-facing form of an error.
 type apiError struct {
 	status int
@@ -147,6 +151,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Del("Content-Length")
+	if ae.status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
+		// A store that is down, or a replica that drains: the client
+		// may come back (to this replica or another) shortly.
+		h.Set("Retry-After", retryAfterUnavailable)
+	}
 	w.WriteHeader(ae.status)
 	if r.Method == http.MethodHead {
 		return
