@@ -219,6 +219,16 @@ func BenchmarkVersusChartMuseum(b *testing.B) {
 		b.ReportMetric(cmStart.Seconds()/cdStart.Seconds(), "coldstart-speedup-x")
 		b.ReportMetric(float64(cdRSS)/(1<<20), "chartd-peak-rss-MB")
 		b.ReportMetric(float64(cdRSS)/float64(cmRSS), "rss-chartd/chartmuseum")
+		r := results(b)
+		r.ceiling(fmt.Sprintf("upload cost growth, last/first %d of %d (chartd)", window, n), growthCD, 1.2,
+			fmt.Sprintf("%v vs %v", cdLast.Round(time.Millisecond), cdFirst.Round(time.Millisecond)))
+		r.ratio(fmt.Sprintf("upload cost growth, last/first %d of %d (ChartMuseum)", window, n), growthCM, 0,
+			fmt.Sprintf("%v vs %v", cmLast.Round(time.Millisecond), cmFirst.Round(time.Millisecond)))
+		r.ratio(fmt.Sprintf("last %d uploads, ChartMuseum time / chartd time", window), cmLast.Seconds()/cdLast.Seconds(), 0, "")
+		r.ratio("cold start to first index, ChartMuseum / chartd", cmStart.Seconds()/cdStart.Seconds(), 0,
+			fmt.Sprintf("%v vs %v", cmStart.Round(time.Millisecond), cdStart.Round(time.Millisecond)))
+		r.ratio("peak RSS, chartd / ChartMuseum", float64(cdRSS)/float64(cmRSS), 0,
+			fmt.Sprintf("%.1f vs %.1f MB", float64(cdRSS)/(1<<20), float64(cmRSS)/(1<<20)))
 		b.Logf("versions=%d", n)
 		b.Logf("upload first %d: chartd %v, ChartMuseum %v; last %d: chartd %v, ChartMuseum %v",
 			window, cdFirst, cmFirst, window, cdLast, cmLast)

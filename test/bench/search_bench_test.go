@@ -113,6 +113,26 @@ func timedSearch(b *testing.B, c *http.Client, url, want string) time.Duration {
 // none, and the database is opened without a blob store to check them.
 func seedSearch(b *testing.B, path string, n int) {
 	b.Helper()
+	tenants := make([]string, searchTenants)
+	for t := range tenants {
+		tenants[t] = fmt.Sprintf("team%02d", t)
+	}
+	seedRows(b, path, tenants, n, func(i int) (string, string, []byte, digest.Digest) {
+		k, v := i/searchVersionsPerChart, i%searchVersionsPerChart
+		name, version := fmt.Sprintf("svc%06d", k), fmt.Sprintf("1.%d.0", v)
+		meta := fmt.Appendf(nil, `{"apiVersion":"v2","name":%q,"version":%q,"description":"Service %d of the fleet","keywords":["kw%06d","fleet"],"annotations":{"tier":"t%d"}}`,
+			name, version, k, k, k%7)
+		return name, version, meta, digest.FromString(fmt.Sprintf("tgz %d", i))
+	})
+}
+
+// seedRows writes n chart versions, row(i) giving each one's name,
+// version, Chart.yaml metadata (JSON) and archive digest, into the
+// database at path, version i going to tenants[(i/searchVersionsPerChart)
+// mod len(tenants)], in batches of one transaction each. The blobs are
+// named, not stored: what is measured reads the rows.
+func seedRows(b *testing.B, path string, tenantPaths []string, n int, row func(i int) (name, version string, meta []byte, tgz digest.Digest)) {
+	b.Helper()
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, path, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -120,8 +140,8 @@ func seedSearch(b *testing.B, path string, n int) {
 	}
 	defer db.Close()
 	var tenants []storage.Tenant
-	for t := 0; t < searchTenants; t++ {
-		tn, err := db.EnsureTenant(ctx, fmt.Sprintf("team%02d", t))
+	for _, p := range tenantPaths {
+		tn, err := db.EnsureTenant(ctx, p)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -130,13 +150,10 @@ func seedSearch(b *testing.B, path string, n int) {
 	const batch = 5000
 	var cs []storage.Chart
 	for i := 0; i < n; i++ {
-		k, v := i/searchVersionsPerChart, i%searchVersionsPerChart
-		name, version := fmt.Sprintf("svc%06d", k), fmt.Sprintf("1.%d.0", v)
-		meta := fmt.Appendf(nil, `{"apiVersion":"v2","name":%q,"version":%q,"description":"Service %d of the fleet","keywords":["kw%06d","fleet"],"annotations":{"tier":"t%d"}}`,
-			name, version, k, k, k%7)
+		name, version, meta, tgz := row(i)
 		d := func(kind string) digest.Digest { return digest.FromString(fmt.Sprintf("%s %d", kind, i)) }
-		cv := storage.ChartVersion{TenantID: tenants[k%searchTenants].ID, Name: name, Version: version,
-			Digest: d("tgz"), Size: 1000, Metadata: meta, Created: time.Now(),
+		cv := storage.ChartVersion{TenantID: tenants[(i/searchVersionsPerChart)%len(tenants)].ID, Name: name, Version: version,
+			Digest: tgz, Size: 1000, Metadata: meta, Created: time.Now(),
 			ManifestDigest: d("manifest"), ManifestSize: 500, ConfigDigest: d("config"), ConfigSize: int64(len(meta))}
 		cs = append(cs, storage.Chart{Version: cv, Tag: version, Manifest: storage.Manifest{Digest: cv.ManifestDigest, Size: cv.ManifestSize,
 			MediaType: "application/vnd.oci.image.manifest.v1+json", ConfigDigest: cv.ConfigDigest,
