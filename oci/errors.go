@@ -143,6 +143,10 @@ func toAPIError(err error) apiError {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	ae := toAPIError(err)
 	switch {
+	case ae.status == http.StatusServiceUnavailable:
+		// A store down, a replica draining, a blob collected under a push:
+		// the client retries; nothing here is a bug to page anyone for.
+		log.WarnContext(r.Context(), "oci: request refused for now", "method", r.Method, "path", r.URL.Path, "err", err)
 	case ae.status >= 500:
 		log.ErrorContext(r.Context(), "oci: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	case ae.status == 499:
