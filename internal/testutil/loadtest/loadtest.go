@@ -144,7 +144,7 @@ type client struct {
 	rng   *rand.Rand
 	id    int
 	seq   int
-	etags map[string]string // per replica
+	etags map[string]string // per replica and encoding
 	lat   map[string][]time.Duration
 	errs  []string
 	wrote []Written
@@ -264,21 +264,21 @@ func (c *client) do(ctx context.Context, op, base string) error {
 	t := c.cfg.Tenant
 	name, version := seedChart(c.rng.IntN(c.cfg.Seed))
 	switch op {
-	case OpIndex:
-		// Half as Helm asks (identity), half with gzip.
-		hdr := map[string]string{"Accept-Encoding": "identity"}
+	case OpIndex, OpIndexETag:
+		// Half as Helm asks (identity), half with gzip; a revalidation
+		// sends the ETag this client last got for that encoding.
+		enc := "identity"
 		if c.rng.IntN(2) == 0 {
-			hdr["Accept-Encoding"] = "gzip"
+			enc = "gzip"
 		}
-		res, _, err := c.get(ctx, base+"/"+t+"/index.yaml", hdr, 200)
-		if err == nil {
-			c.etags[base] = res.Header.Get("ETag")
+		hdr := map[string]string{"Accept-Encoding": enc}
+		want := []int{200}
+		if op == OpIndexETag {
+			hdr["If-None-Match"], want = c.etags[base+" "+enc], []int{200, 304}
 		}
-		return err
-	case OpIndexETag:
-		res, _, err := c.get(ctx, base+"/"+t+"/index.yaml", map[string]string{"If-None-Match": c.etags[base]}, 200, 304)
+		res, _, err := c.get(ctx, base+"/"+t+"/index.yaml", hdr, want...)
 		if err == nil && res.StatusCode == 200 {
-			c.etags[base] = res.Header.Get("ETag")
+			c.etags[base+" "+enc] = res.Header.Get("ETag")
 		}
 		return err
 	case OpDownload:
