@@ -107,6 +107,10 @@ func errorRules() []errorRule {
 	}
 }
 
+// retryAfterUnavailable is the Retry-After of a 503, in seconds: the
+// server's own figure (server/drain.go) for the ChartMuseum API.
+const retryAfterUnavailable = "5"
+
 // apiError is the client-facing form of an error.
 type apiError struct {
 	status int
@@ -139,6 +143,10 @@ func toAPIError(err error) apiError {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	ae := toAPIError(err)
 	switch {
+	case ae.status == http.StatusServiceUnavailable:
+		// A store down, a replica draining, a blob collected under a push:
+		// the client retries; nothing here is a bug to page anyone for.
+		log.WarnContext(r.Context(), "oci: request refused for now", "method", r.Method, "path", r.URL.Path, "err", err)
 	case ae.status >= 500:
 		log.ErrorContext(r.Context(), "oci: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	case ae.status == 499:
@@ -147,6 +155,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Del("Content-Length")
+	if ae.status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
+		// A store that is down, or a replica that drains: the client
+		// may come back (to this replica or another) shortly.
+		h.Set("Retry-After", retryAfterUnavailable)
+	}
 	w.WriteHeader(ae.status)
 	if r.Method == http.MethodHead {
 		return

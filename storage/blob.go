@@ -163,13 +163,24 @@ func mapErr(err error) error {
 	return err
 }
 
+// unreachable marks *err as ErrUnavailable when it says the bucket's
+// server could not be reached (deferred by every method that talks to it),
+// and logs the cause, which the client is not shown.
+func (s *BlobStore) unreachable(ctx context.Context, err *error) {
+	if marked := MarkUnreachable(objectStorage, *err); marked != *err {
+		s.log.WarnContext(ctx, "storage: object storage unreachable", "err", *err)
+		*err = marked
+	}
+}
+
 // Fetch implements Fetcher.
 func (s *BlobStore) Fetch(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
 	return s.FetchRange(ctx, d, 0, -1)
 }
 
 // FetchRange implements RangeFetcher.
-func (s *BlobStore) FetchRange(ctx context.Context, d digest.Digest, offset, length int64) (io.ReadCloser, error) {
+func (s *BlobStore) FetchRange(ctx context.Context, d digest.Digest, offset, length int64) (_ io.ReadCloser, err error) {
+	defer s.unreachable(ctx, &err)
 	key, err := blobKey(d)
 	if err != nil {
 		return nil, err
@@ -186,7 +197,8 @@ func (s *BlobStore) FetchRange(ctx context.Context, d digest.Digest, offset, len
 }
 
 // Stat implements Stater.
-func (s *BlobStore) Stat(ctx context.Context, d digest.Digest) (Descriptor, error) {
+func (s *BlobStore) Stat(ctx context.Context, d digest.Digest) (_ Descriptor, err error) {
+	defer s.unreachable(ctx, &err)
 	key, err := blobKey(d)
 	if err != nil {
 		return Descriptor{}, err
@@ -200,7 +212,8 @@ func (s *BlobStore) Stat(ctx context.Context, d digest.Digest) (Descriptor, erro
 
 // Delete implements Deleter. Deleting a missing blob is not an error: GC may
 // race another GC.
-func (s *BlobStore) Delete(ctx context.Context, d digest.Digest) error {
+func (s *BlobStore) Delete(ctx context.Context, d digest.Digest) (err error) {
+	defer s.unreachable(ctx, &err)
 	key, err := blobKey(d)
 	if err != nil {
 		return err
@@ -224,7 +237,8 @@ func (s *BlobStore) Delete(ctx context.Context, d digest.Digest) error {
 // is left untouched, and the refused commit counts as success, since the
 // bytes are the same, as their digest says. On a local disk the commit is a
 // hard link (local.go); on other buckets, a write with IfNotExist.
-func (s *BlobStore) Push(ctx context.Context, expected digest.Digest, r io.Reader) (Descriptor, error) {
+func (s *BlobStore) Push(ctx context.Context, expected digest.Digest, r io.Reader) (_ Descriptor, err error) {
+	defer s.unreachable(ctx, &err)
 	if expected == "" {
 		if s.root != "" {
 			return s.pushUnknownLocal(r)
@@ -360,7 +374,8 @@ type StoredBlob struct {
 
 // Walk calls fn for every committed blob in the bucket. Garbage collection
 // uses it to find blobs that were pushed but never referenced.
-func (s *BlobStore) Walk(ctx context.Context, fn func(StoredBlob) error) error {
+func (s *BlobStore) Walk(ctx context.Context, fn func(StoredBlob) error) (err error) {
+	defer s.unreachable(ctx, &err)
 	// Listing is lexicographic, so after a file vanishes mid-listing (a
 	// concurrent write's temporary file) the walk resumes past the last key
 	// it reported: every blob is reported once.
@@ -398,7 +413,8 @@ func (s *BlobStore) Walk(ctx context.Context, fn func(StoredBlob) error) error {
 // keys (staging and spent names after a kill -9; see paths.go). Such
 // leftovers are never visible as blobs (Stat and Fetch address exact digest
 // keys); this only reclaims their space.
-func (s *BlobStore) SweepStale(ctx context.Context, before time.Time) (int, error) {
+func (s *BlobStore) SweepStale(ctx context.Context, before time.Time) (_ int, err error) {
+	defer s.unreachable(ctx, &err)
 	var n int
 	for _, prefix := range []string{tmpPrefix, blobPrefix} {
 		it := s.bucket.List(&blob.ListOptions{Prefix: prefix})

@@ -25,6 +25,7 @@ import (
 // it returns with the bytes written; nothing is stored when reading r
 // fails. The part is not part of the upload until the session records it.
 func (s *BlobStore) PutPart(ctx context.Context, uploadID string, r io.Reader) (part string, n int64, err error) {
+	defer s.unreachable(ctx, &err)
 	part = randomID()
 	key, err := partKey(uploadID, part)
 	if err != nil {
@@ -57,7 +58,8 @@ func (s *BlobStore) PutPart(ctx context.Context, uploadID string, r io.Reader) (
 
 // DeletePart removes one part, one the session did not accept; a missing
 // part is fine.
-func (s *BlobStore) DeletePart(ctx context.Context, uploadID, part string) error {
+func (s *BlobStore) DeletePart(ctx context.Context, uploadID, part string) (err error) {
+	defer s.unreachable(ctx, &err)
 	key, err := partKey(uploadID, part)
 	if err != nil {
 		return err
@@ -72,7 +74,8 @@ func (s *BlobStore) DeletePart(ctx context.Context, uploadID, part string) error
 // committing it only when the concatenation hashes to expected. As with
 // Push, an existing blob costs the same and is left untouched. The parts
 // stay in place: DeleteParts removes them.
-func (s *BlobStore) ComposeParts(ctx context.Context, uploadID string, parts []string, expected digest.Digest) (Descriptor, error) {
+func (s *BlobStore) ComposeParts(ctx context.Context, uploadID string, parts []string, expected digest.Digest) (_ Descriptor, err error) {
+	defer s.unreachable(ctx, &err)
 	key, err := blobKey(expected)
 	if err != nil {
 		return Descriptor{}, err
@@ -112,7 +115,8 @@ func (s *BlobStore) ComposeParts(ctx context.Context, uploadID string, parts []s
 // DeleteParts removes every part of an upload, accepted or not (an attempt
 // that lost its race, or whose process died, leaves one), and on a local
 // disk the upload's directory with them.
-func (s *BlobStore) DeleteParts(ctx context.Context, uploadID string) error {
+func (s *BlobStore) DeleteParts(ctx context.Context, uploadID string) (err error) {
+	defer s.unreachable(ctx, &err)
 	prefix, err := uploadsKey(uploadID)
 	if err != nil {
 		return err

@@ -102,7 +102,19 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 	return db, nil
 }
 
+// connectTimeout bounds a new connection to PostgreSQL unless the DSN sets
+// connect_timeout: a server that does not answer (a host that is down, a
+// dropped route) fails the request in seconds, not after the kernel's
+// minutes of SYN retries.
+const connectTimeout = "5"
+
 func (db *DB) openPostgres(dsn string) error {
+	if u, err := url.Parse(dsn); err == nil && !u.Query().Has("connect_timeout") {
+		q := u.Query()
+		q.Set("connect_timeout", connectTimeout)
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	}
 	pool, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return fmt.Errorf("sqldb: open postgres: %w", err)
@@ -257,23 +269,25 @@ func (x q) exec(ctx context.Context, query string, args ...any) (int64, error) {
 		res, err = x.c.ExecContext(ctx, x.db.rebind(query), args...)
 	}
 	if err != nil {
-		return 0, err
+		return 0, x.db.unreachable(ctx, err)
 	}
 	return res.RowsAffected()
 }
 
-func (x q) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (x q) query(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
 	if st := x.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = x.c.QueryContext(ctx, x.db.rebind(query), args...)
 	}
-	return x.c.QueryContext(ctx, x.db.rebind(query), args...)
+	return rows, x.db.unreachable(ctx, err)
 }
 
-func (x q) row(ctx context.Context, query string, args ...any) *sql.Row {
+func (x q) row(ctx context.Context, query string, args ...any) row {
 	if st := x.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+		return row{ctx, x.db, st.QueryRowContext(ctx, args...)}
 	}
-	return x.c.QueryRowContext(ctx, x.db.rebind(query), args...)
+	return row{ctx, x.db, x.c.QueryRowContext(ctx, x.db.rebind(query), args...)}
 }
 
 // read returns a runner on the read pool.
@@ -343,7 +357,7 @@ func (db *DB) tx(ctx context.Context, lazy bool, fn func(tx q) error) (err error
 	}
 	tx, err := begin.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqldb: begin: %w", err)
+		return fmt.Errorf("sqldb: begin: %w", db.unreachable(ctx, err))
 	}
 	defer func() {
 		if err != nil {
@@ -359,7 +373,7 @@ func (db *DB) tx(ctx context.Context, lazy bool, fn func(tx q) error) (err error
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqldb: commit: %w", err)
+		return fmt.Errorf("sqldb: commit: %w", db.unreachable(ctx, err))
 	}
 	return nil
 }

@@ -54,6 +54,60 @@ const unreferenced = `NOT EXISTS (SELECT 1 FROM repo_blobs x WHERE x.digest = bl
 	AND NOT EXISTS (SELECT 1 FROM chart_versions x WHERE x.manifest_digest = blobs.digest)
 	AND NOT EXISTS (SELECT 1 FROM chart_versions x WHERE x.config_digest = blobs.digest)`
 
+// collectableManifest is the condition, on a row of manifests, that
+// nothing keeps it: no tag, no chart version's face, no parent index, and
+// no live subject. Its one parameter is refManifest.
+const collectableManifest = `NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = manifests.repository_id AND t.manifest_digest = manifests.digest)
+	AND NOT EXISTS (SELECT 1 FROM chart_versions cv JOIN repositories r ON r.tenant_id = cv.tenant_id AND r.name = cv.name
+		WHERE r.id = manifests.repository_id AND cv.manifest_digest = manifests.digest)
+	AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repository_id = manifests.repository_id
+		AND mr.digest = manifests.digest AND mr.kind = ?)
+	AND (subject = '' OR NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = manifests.repository_id AND s.digest = manifests.subject))`
+
+// collectableLink is the condition, on a row of repo_blobs, that no
+// manifest or chart version of the repository uses the blob.
+const collectableLink = `NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repository_id = repo_blobs.repository_id AND mr.digest = repo_blobs.digest)
+	AND NOT EXISTS (SELECT 1 FROM chart_versions cv JOIN repositories r ON r.tenant_id = cv.tenant_id AND r.name = cv.name
+		WHERE r.id = repo_blobs.repository_id
+		AND (cv.digest = repo_blobs.digest OR cv.prov_digest = repo_blobs.digest OR cv.config_digest = repo_blobs.digest))`
+
+// rowKey names a manifest or a link: repository and digest.
+type rowKey struct {
+	repo   int64
+	digest string
+}
+
+// lockCandidates returns the rows query selects, locked on PostgreSQL
+// (FOR UPDATE), for a deletion that then rechecks each in statements of
+// its own. A single DELETE with the conditions is not safe under READ
+// COMMITTED: when it waits for a row that a concurrent push holds (a
+// manifest refreshing the link it uses, a tag put on a manifest), it
+// rechecks that row's own columns once the push commits but evaluates the
+// NOT EXISTS conditions in its old snapshot, which misses the push's new
+// references, and deleted links and manifests that a committed push had
+// just been told were kept. Once the rows are locked, nothing can change
+// them, and a new statement's snapshot sees every push that did first. On
+// SQLite the write transaction excludes every other writer already.
+func (db *DB) lockCandidates(ctx context.Context, tx q, query string, args ...any) ([]rowKey, error) {
+	if db.pg {
+		query += " FOR UPDATE"
+	}
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []rowKey
+	for rows.Next() {
+		var k rowKey
+		if err := rows.Scan(&k.repo, &k.digest); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, errors.Join(rows.Err(), rows.Close())
+}
+
 // errKept aborts a deletion transaction that found its blob referenced.
 var errKept = errors.New("blob still referenced")
 
@@ -83,39 +137,27 @@ func (db *DB) CollectGarbage(ctx context.Context, blobs storage.Deleter, grace t
 	for {
 		var n int
 		err := db.write(ctx, func(tx q) error {
-			rows, err := tx.query(ctx, `DELETE FROM manifests WHERE created < ?
-				AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = manifests.repository_id AND t.manifest_digest = manifests.digest)
-				AND NOT EXISTS (SELECT 1 FROM chart_versions cv JOIN repositories r ON r.tenant_id = cv.tenant_id AND r.name = cv.name
-					WHERE r.id = manifests.repository_id AND cv.manifest_digest = manifests.digest)
-				AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repository_id = manifests.repository_id
-					AND mr.digest = manifests.digest AND mr.kind = ?)
-				AND (subject = '' OR NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = manifests.repository_id AND s.digest = manifests.subject))
-				RETURNING repository_id, digest`, c, refManifest)
+			gone, err := db.lockCandidates(ctx, tx, `SELECT repository_id, digest FROM manifests WHERE created < ? AND `+collectableManifest, c, refManifest)
 			if err != nil {
 				return err
 			}
-			type key struct {
-				repo int64
-				d    string
-			}
-			var gone []key
-			for rows.Next() {
-				var k key
-				if err := rows.Scan(&k.repo, &k.d); err != nil {
-					rows.Close()
-					return err
-				}
-				gone = append(gone, k)
-			}
-			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-				return err
-			}
+			n = 0
 			for _, k := range gone {
-				if err := deleteManifest(ctx, tx, k.repo, digest.Digest(k.d)); err != nil {
+				// Rechecked under the row lock, in a statement of its own:
+				// its snapshot sees whatever tagged the manifest meanwhile.
+				del, err := tx.exec(ctx, `DELETE FROM manifests WHERE repository_id = ? AND digest = ? AND created < ? AND `+collectableManifest,
+					k.repo, k.digest, c, refManifest)
+				if err != nil {
 					return err
 				}
+				if del == 0 {
+					continue
+				}
+				if err := deleteManifest(ctx, tx, k.repo, digest.Digest(k.digest)); err != nil {
+					return err
+				}
+				n++
 			}
-			n = len(gone)
 			return nil
 		})
 		if err != nil {
@@ -127,15 +169,22 @@ func (db *DB) CollectGarbage(ctx context.Context, blobs storage.Deleter, grace t
 		}
 	}
 
-	// 2. Links.
+	// 2. Links, the same way.
 	err := db.write(ctx, func(tx q) error {
-		n, err := tx.exec(ctx, `DELETE FROM repo_blobs WHERE created < ?
-			AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repository_id = repo_blobs.repository_id AND mr.digest = repo_blobs.digest)
-			AND NOT EXISTS (SELECT 1 FROM chart_versions cv JOIN repositories r ON r.tenant_id = cv.tenant_id AND r.name = cv.name
-				WHERE r.id = repo_blobs.repository_id
-				AND (cv.digest = repo_blobs.digest OR cv.prov_digest = repo_blobs.digest OR cv.config_digest = repo_blobs.digest))`, c)
-		st.Links = int(n)
-		return err
+		links, err := db.lockCandidates(ctx, tx, `SELECT repository_id, digest FROM repo_blobs WHERE created < ? AND `+collectableLink, c)
+		if err != nil {
+			return err
+		}
+		st.Links = 0
+		for _, k := range links {
+			del, err := tx.exec(ctx, `DELETE FROM repo_blobs WHERE repository_id = ? AND digest = ? AND created < ? AND `+collectableLink,
+				k.repo, k.digest, c)
+			if err != nil {
+				return err
+			}
+			st.Links += int(del)
+		}
+		return nil
 	})
 	if err != nil {
 		return st, fmt.Errorf("sqldb: gc links: %w", err)

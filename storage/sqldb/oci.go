@@ -313,14 +313,14 @@ func scanManifest(sc interface{ Scan(...any) error }) (storage.Manifest, error) 
 // when the manifest is a chart version's OCI face.
 func (db *DB) Manifest(ctx context.Context, repoID int64, reference string) (storage.Manifest, error) {
 	x := db.read()
-	var row *sql.Row
+	var r row
 	if d, err := digest.Parse(reference); err == nil {
-		row = x.row(ctx, `SELECT `+manifestColumns+` FROM manifests WHERE repository_id = ? AND digest = ?`, repoID, string(d))
+		r = x.row(ctx, `SELECT `+manifestColumns+` FROM manifests WHERE repository_id = ? AND digest = ?`, repoID, string(d))
 	} else {
-		row = x.row(ctx, `SELECT `+manifestColumns+` FROM manifests WHERE repository_id = ? AND digest =
+		r = x.row(ctx, `SELECT `+manifestColumns+` FROM manifests WHERE repository_id = ? AND digest =
 			(SELECT manifest_digest FROM tags WHERE repository_id = ? AND name = ?)`, repoID, repoID, reference)
 	}
-	m, err := scanManifest(row)
+	m, err := scanManifest(r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("sqldb: manifest %q: %w", reference, storage.ErrNotFound)
 	}

@@ -63,7 +63,7 @@ func (db *DB) Generation(ctx context.Context, path string) (int64, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("sqldb: generation of %q: %w", path, err)
+		return 0, fmt.Errorf("sqldb: generation of %q: %w", path, db.unreachable(ctx, err))
 	}
 	return g, nil
 }

@@ -324,6 +324,8 @@ func (f *figure) report(b *testing.B) {
 	b.ReportMetric(sorted[len(sorted)/2], f.name)
 	b.ReportMetric(sorted[0], f.name+"-worst")
 	b.Logf("%s per round: %s", f.name, strings.Join(f.notes, ", "))
+	results(b).ratio("OCI "+f.name+" (median of rounds; a -ratio is distribution time / chartd time)", sorted[len(sorted)/2], 0,
+		fmt.Sprintf("worst %.2f", sorted[0]))
 }
 
 // BenchmarkVersusDistribution compares chartd's registry with the

@@ -111,7 +111,11 @@ func timedSearch(b *testing.B, c *http.Client, url, want string) time.Duration {
 // seedSearch writes the search corpus of n versions into the database at path.
 func seedSearch(b *testing.B, path string, n int) {
 	b.Helper()
-	seedVersions(b, path, searchTenants, n, func(i int) seeded {
+	tenants := make([]string, searchTenants)
+	for t := range tenants {
+		tenants[t] = fmt.Sprintf("team%02d", t)
+	}
+	seedVersions(b, path, tenants, n, func(i int) seeded {
 		k, v := i/searchVersionsPerChart, i%searchVersionsPerChart
 		name, version := fmt.Sprintf("svc%06d", k), fmt.Sprintf("1.%d.0", v)
 		meta := fmt.Appendf(nil, `{"apiVersion":"v2","name":%q,"version":%q,"description":"Service %d of the fleet","keywords":["kw%06d","fleet"],"annotations":{"tier":"t%d"}}`,
@@ -120,19 +124,21 @@ func seedSearch(b *testing.B, path string, n int) {
 	})
 }
 
-// seeded is one version seedVersions writes: its tenant's index (team%02d),
-// name, version and Chart.yaml as JSON.
+// seeded is one version seedVersions writes: the index of its tenant
+// among seedVersions' tenant paths, name, version, Chart.yaml as JSON,
+// and the archive's digest (a made-up one when zero).
 type seeded struct {
 	tenant        int
 	name, version string
 	meta          []byte
+	tgz           digest.Digest
 }
 
 // seedVersions writes n versions, as version(i) describes them, into the
-// database at path, in tenants team00, team01, ..., in batches of one
+// database at path, in the given tenant paths, in batches of one
 // transaction each. The blobs are named, not stored: the benchmarks read
 // none, and the database is opened without a blob store to check them.
-func seedVersions(b *testing.B, path string, tenantCount, n int, version func(i int) seeded) {
+func seedVersions(b *testing.B, path string, tenantPaths []string, n int, version func(i int) seeded) {
 	b.Helper()
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, path, slog.New(slog.DiscardHandler))
@@ -141,8 +147,8 @@ func seedVersions(b *testing.B, path string, tenantCount, n int, version func(i 
 	}
 	defer db.Close()
 	var tenants []storage.Tenant
-	for t := 0; t < tenantCount; t++ {
-		tn, err := db.EnsureTenant(ctx, fmt.Sprintf("team%02d", t))
+	for _, p := range tenantPaths {
+		tn, err := db.EnsureTenant(ctx, p)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -154,8 +160,11 @@ func seedVersions(b *testing.B, path string, tenantCount, n int, version func(i 
 		sv := version(i)
 		name, meta := sv.name, sv.meta
 		d := func(kind string) digest.Digest { return digest.FromString(fmt.Sprintf("%s %d", kind, i)) }
+		if sv.tgz == "" {
+			sv.tgz = d("tgz")
+		}
 		cv := storage.ChartVersion{TenantID: tenants[sv.tenant].ID, Name: name, Version: sv.version,
-			Digest: d("tgz"), Size: 1000, Metadata: meta, Created: time.Now(),
+			Digest: sv.tgz, Size: 1000, Metadata: meta, Created: time.Now(),
 			ManifestDigest: d("manifest"), ManifestSize: 500, ConfigDigest: d("config"), ConfigSize: int64(len(meta))}
 		cs = append(cs, storage.Chart{Version: cv, Tag: sv.version, Manifest: storage.Manifest{Digest: cv.ManifestDigest, Size: cv.ManifestSize,
 			MediaType: "application/vnd.oci.image.manifest.v1+json", ConfigDigest: cv.ConfigDigest,

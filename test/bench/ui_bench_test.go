@@ -115,7 +115,7 @@ func startUIChartd(b *testing.B, bin string, n int) *procs.Proc {
 	b.Helper()
 	dir := b.TempDir()
 	procs.StartChartd(b, bin, dir, "--gc-interval=0", "--depth=1").Stop()
-	seedVersions(b, filepath.Join(dir, "chartd.db"), 1, n-1, func(i int) seeded {
+	seedVersions(b, filepath.Join(dir, "chartd.db"), []string{"team00"}, n-1, func(i int) seeded {
 		name, version := "big", fmt.Sprintf("1.%d.0", i/2)
 		if i%2 == 1 {
 			name, version = fmt.Sprintf("svc%03d", i%(uiCharts-1)), fmt.Sprintf("1.%d.0", i/(2*(uiCharts-1)))

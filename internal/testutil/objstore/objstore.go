@@ -114,33 +114,49 @@ func bucketName() string {
 type MinIO struct {
 	Endpoint             string // http://127.0.0.1:port
 	AccessKey, SecretKey string
+	// What a restart needs: the same directory and ports.
+	bin, dir      string
+	port, console int
+	proc          *proc
 }
 
 // StartMinIO runs MinIO over a temporary directory.
 func StartMinIO(tb testing.TB) *MinIO {
 	tb.Helper()
-	bin := peers.Path(tb, "minio")
-	m := &MinIO{AccessKey: "chartd", SecretKey: "chartd-secret-key"}
-	port, console := freePort(tb), freePort(tb)
-	m.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
-	p := start(tb, bin, []string{"server", tb.TempDir(), "--quiet",
-		"--address", fmt.Sprintf("127.0.0.1:%d", port), "--console-address", fmt.Sprintf("127.0.0.1:%d", console)},
+	m := &MinIO{AccessKey: "chartd", SecretKey: "chartd-secret-key", bin: peers.Path(tb, "minio"), dir: tb.TempDir(),
+		port: freePort(tb), console: freePort(tb)}
+	m.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", m.port)
+	m.run(tb)
+	return m
+}
+
+func (m *MinIO) run(tb testing.TB) {
+	tb.Helper()
+	m.proc = start(tb, m.bin, []string{"server", m.dir, "--quiet",
+		"--address", fmt.Sprintf("127.0.0.1:%d", m.port), "--console-address", fmt.Sprintf("127.0.0.1:%d", m.console)},
 		[]string{"MINIO_ROOT_USER=" + m.AccessKey, "MINIO_ROOT_PASSWORD=" + m.SecretKey, "MINIO_BROWSER=off",
 			"MINIO_UPDATE=off", "MINIO_CI_CD=1"})
-	p.waitReady(tb, m.Endpoint+"/minio/health/ready", http.StatusOK)
-	return m
+	m.proc.waitReady(tb, m.Endpoint+"/minio/health/ready", http.StatusOK)
+}
+
+// Kill stops the server at once, as an outage would; Restart brings it
+// back over the same directory and port.
+func (m *MinIO) Kill() {
+	_ = syscall.Kill(-m.proc.cmd.Process.Pid, syscall.SIGKILL)
+	_ = m.proc.cmd.Wait()
+}
+
+// Restart starts a killed server again.
+func (m *MinIO) Restart(tb testing.TB) {
+	tb.Helper()
+	m.run(tb)
 }
 
 // Bucket implements Server.
 func (m *MinIO) Bucket(tb testing.TB) string {
 	tb.Helper()
 	name := bucketName()
-	c := s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(m.Endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(m.AccessKey, m.SecretKey, ""),
-	})
+	c := m.client()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
@@ -258,3 +274,32 @@ func (g *FakeGCS) URL(bucket string) string { return "gs://" + bucket }
 // Env implements Server: gocloud's gcsblob talks to STORAGE_EMULATOR_HOST
 // without credentials.
 func (g *FakeGCS) Env() []string { return []string{"STORAGE_EMULATOR_HOST=" + g.Host} }
+
+func (m *MinIO) client() *s3.Client {
+	return s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(m.Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(m.AccessKey, m.SecretKey, ""),
+	})
+}
+
+// Keys lists a bucket's keys under prefix, for tests that check what a
+// crash left behind.
+func (m *MinIO) Keys(tb testing.TB, bucket, prefix string) []string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(m.client(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			tb.Fatalf("objstore: list %s: %v", bucket, err)
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	return keys
+}

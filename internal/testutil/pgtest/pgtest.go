@@ -170,10 +170,7 @@ func start() (*server, error) {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		// Durability is pointless for a throwaway server; the socket lives
-		// in our directory so it never collides with a system server's.
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", port, dir)
-		if startErr = s.run("pg_ctl", "-D", s.data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); startErr == nil {
+		if startErr = s.launch(port); startErr == nil {
 			s.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 			break
 		}
@@ -188,6 +185,14 @@ func start() (*server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// launch starts the server on port over its data directory.
+func (s *server) launch(port int) error {
+	// Durability is pointless for a throwaway server; the socket lives
+	// in our directory so it never collides with a system server's.
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", port, s.dir)
+	return s.run("pg_ctl", "-D", s.data, "-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start")
 }
 
 // startWatchdog starts a shell that waits for EOF on its stdin, then stops

@@ -183,6 +183,24 @@ func RunChartd(tb testing.TB, bin string, o ChartdOptions, args ...string) (stri
 // StartChartdWith is StartChartd with options.
 func StartChartdWith(tb testing.TB, bin string, o ChartdOptions, args ...string) *Proc {
 	tb.Helper()
+	p, listening := LaunchChartd(tb, bin, o, args...)
+	select {
+	case a, ok := <-listening:
+		if !ok {
+			tb.Fatalf("chartd exited before listening:\n%s", p.Logs())
+		}
+		p.URL = "http://" + a
+	case <-time.After(60 * time.Second):
+		tb.Fatalf("chartd did not start:\n%s", p.Logs())
+	}
+	return p
+}
+
+// LaunchChartd starts chartd without waiting for it: the channel gets its
+// address once it listens, and is closed if it exits first. For tests that
+// act while chartd is still starting (a migration under way).
+func LaunchChartd(tb testing.TB, bin string, o ChartdOptions, args ...string) (*Proc, <-chan string) {
+	tb.Helper()
 	cmd := o.command(bin, args)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -214,16 +232,7 @@ func StartChartdWith(tb testing.TB, bin string, o ChartdOptions, args ...string)
 			close(addr)
 		}
 	}()
-	select {
-	case a, ok := <-addr:
-		if !ok {
-			tb.Fatalf("chartd exited before listening:\n%s", p.Logs())
-		}
-		p.URL = "http://" + a
-	case <-time.After(60 * time.Second):
-		tb.Fatalf("chartd did not start:\n%s", p.Logs())
-	}
-	return p
+	return p, addr
 }
 
 // FreePort asks the kernel for a free port, for peers that cannot report theirs.

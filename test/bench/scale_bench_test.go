@@ -1,0 +1,270 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chartd/chartd/internal/testutil/charttest"
+	"github.com/chartd/chartd/internal/testutil/procs"
+)
+
+// sizes reads a comma-separated list of version counts from env, or
+// returns def.
+func sizes(env string, def ...int) []int {
+	var out []int
+	for _, f := range strings.Split(os.Getenv(env), ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n >= 100 {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return def
+	}
+	return out
+}
+
+// benchChart is version i of the scaling corpus: 200 charts, as in
+// corpus(), with the Chart.yaml charttest writes, so chartd's rows and
+// ChartMuseum's files index to entries of the same size.
+func benchChart(i int) (name, version string) {
+	return fmt.Sprintf("chart%03d", i%200), fmt.Sprintf("1.%d.0", i/200)
+}
+
+// seedChartd makes a chartd data directory holding n versions in tenant
+// "bench", written straight into its database (uploading 100,000 would
+// take most of an hour here).
+func seedChartd(b *testing.B, bin string, n int) string {
+	b.Helper()
+	dir := b.TempDir()
+	procs.StartChartd(b, bin, dir, "--gc-interval=0", "--depth=1").Stop()
+	seedVersions(b, filepath.Join(dir, "chartd.db"), []string{"bench"}, n, func(i int) seeded {
+		name, version := benchChart(i)
+		meta := fmt.Appendf(nil, `{"apiVersion":"v2","name":%q,"version":%q,"description":"A test chart","appVersion":"1.0"}`, name, version)
+		return seeded{name: name, version: version, meta: meta, tgz: digest.FromBytes(charttest.Chart(name, version, nil))}
+	})
+	// The rows bypassed the store's metadata journal, so the next start
+	// writes a snapshot of them: a one-off a real store never pays at a
+	// restart, kept out of what is measured.
+	procs.StartChartd(b, bin, dir, "--gc-interval=0", "--depth=1").Stop()
+	return dir
+}
+
+// startFileServer runs the bare Go file server (testdata/fileserver) on
+// body with etag.
+func startFileServer(b *testing.B, bin string, body []byte, etag string) string {
+	b.Helper()
+	f := filepath.Join(b.TempDir(), "index.yaml")
+	if err := os.WriteFile(f, body, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, f, etag)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &procs.Proc{Cmd: cmd}
+	b.Cleanup(p.Kill)
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("fileserver: %v", err)
+	}
+	return "http://" + strings.TrimSpace(addr)
+}
+
+// BenchmarkIndexScaling serves index.yaml at 1k, 5k and 20k versions
+// (CHARTD_BENCH_INDEX_SIZES) from chartd, ChartMuseum v0.16.3 and a bare
+// Go file server sending chartd's bytes, and reports requests per second
+// for a client that accepts gzip, one that does not (as Helm asks), and
+// revalidations answered 304, as ratios with the issue's targets.
+func BenchmarkIndexScaling(b *testing.B) {
+	root, _ := filepath.Abs("../..")
+	tmp := b.TempDir()
+	bin, err := procs.Build(root, "./cmd/chartd", tmp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fsBin, err := procs.Build(root, "./test/bench/testdata/fileserver", tmp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		for _, n := range sizes("CHARTD_BENCH_INDEX_SIZES", 1_000, 5_000, 20_000) {
+			cd := procs.StartChartd(b, bin, seedChartd(b, bin, n), "--gc-interval=0", "--depth=1")
+			cmDir := b.TempDir()
+			for j := 0; j < n; j++ {
+				name, version := benchChart(j)
+				if err := os.WriteFile(filepath.Join(cmDir, name+"-"+version+".tgz"), charttest.Chart(name, version, nil), 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cm := procs.StartChartMuseum(b, cmDir)
+			cdURL, cmURL := cd.URL+"/bench/index.yaml", cm.URL+"/index.yaml"
+			for _, u := range []string{cdURL, cmURL} {
+				if got, size := countVersions(b, u); got != n {
+					b.Fatalf("%s lists %d versions, want %d", u, got, n)
+				} else {
+					b.Logf("%s: %d versions, %d bytes", u, got, size)
+				}
+			}
+			res, err := http.Get(cdURL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			etag := res.Header.Get("ETag")
+			bare := startFileServer(b, fsBin, body, etag)
+
+			const workers = 8
+			per := min(200, max(20, 400_000/n))
+			cdID, _ := load(b, cdURL, false, nil, workers, per)
+			cmID, _ := load(b, cmURL, false, nil, workers, per)
+			bareID, _ := load(b, bare, false, nil, workers, per)
+			// The gzip figure is the servers': the client reads the bytes
+			// without inflating them (on one machine, inflating would be
+			// charged to whichever server sends gzip). As Helm reads
+			// them, inflating, is reported beside it.
+			cdGz, _ := loadWith(b, cdURL, loadOptions{gzip: true}, workers, per)
+			cmGz, _ := loadWith(b, cmURL, loadOptions{gzip: true}, workers, per)
+			cdGzHelm, _ := load(b, cdURL, true, nil, workers, per)
+			cd304 := revalidate(b, cdURL, etag, workers, 200)
+			bare304 := revalidate(b, bare, etag, workers, 200)
+			cd.Stop()
+			cm.Kill()
+
+			k := fmt.Sprintf("%dk", n/1000)
+			gzTarget := 0.0
+			if n == 5_000 {
+				gzTarget = 8 // the issue's target is set at 5k versions
+			}
+			r := results(b)
+			r.ratio("index.yaml gzip, chartd / ChartMuseum @"+k, cdGz/cmGz, gzTarget, fmt.Sprintf("%.0f vs %.0f req/s", cdGz, cmGz))
+			r.ratio("index.yaml identity, chartd / bare Go server @"+k, cdID/bareID, 0.8, fmt.Sprintf("%.0f vs %.0f req/s", cdID, bareID))
+			r.ratio("index.yaml identity, chartd / ChartMuseum @"+k, cdID/cmID, 1, fmt.Sprintf("%.0f vs %.0f req/s", cdID, cmID))
+			r.ratio("index.yaml 304, chartd / bare Go server @"+k, cd304/bare304, 0.8, fmt.Sprintf("%.0f vs %.0f req/s", cd304, bare304))
+			r.add("index", k, map[string]any{"versions": n, "bytes": len(body), "rps": map[string]float64{
+				"chartd_identity": cdID, "chartmuseum_identity": cmID, "bare_identity": bareID,
+				"chartd_gzip": cdGz, "chartmuseum_gzip": cmGz, "chartd_gzip_inflated": cdGzHelm, "chartd_304": cd304, "bare_304": bare304}})
+			b.Logf("%d versions (%d bytes): identity chartd %.0f, ChartMuseum %.0f, bare %.0f req/s; gzip chartd %.0f (%.0f inflating, as Helm), ChartMuseum %.0f; 304 chartd %.0f, bare %.0f",
+				n, len(body), cdID, cmID, bareID, cdGz, cdGzHelm, cmGz, cd304, bare304)
+			b.ReportMetric(cdGz/cmGz, "gzip-vs-cm-"+k)
+			b.ReportMetric(cdID/bareID, "identity-vs-bare-"+k)
+			b.ReportMetric(cd304/bare304, "304-vs-bare-"+k)
+		}
+	}
+}
+
+// revalidate is the closed-loop load of clients whose cached index is
+// current: every request carries If-None-Match and must get 304.
+func revalidate(b *testing.B, url, etag string, workers, perWorker int) float64 {
+	b.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	done := make(chan error, workers)
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := 0; i < perWorker; i++ {
+				req, _ := http.NewRequest("GET", url, nil)
+				req.Header.Set("If-None-Match", etag)
+				res, err := client.Do(req)
+				if err != nil {
+					done <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusNotModified {
+					done <- fmt.Errorf("GET %s with If-None-Match: %d", url, res.StatusCode)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(workers*perWorker) / time.Since(start).Seconds()
+}
+
+// BenchmarkColdStartScaling starts chartd on a store of 1k and of 100k
+// versions (CHARTD_BENCH_COLD_SIZES) and times process start to the first
+// complete index.yaml, and the peak RSS once it has served it (identity
+// and gzip): cold start and memory at 100k must stay within 2× of 1k.
+func BenchmarkColdStartScaling(b *testing.B) {
+	root, _ := filepath.Abs("../..")
+	bin, err := procs.Build(root, "./cmd/chartd", b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ns := sizes("CHARTD_BENCH_COLD_SIZES", 1_000, 100_000)
+	for i := 0; i < b.N; i++ {
+		cold := map[int]time.Duration{}
+		rss := map[int]int64{}
+		for _, n := range ns {
+			dir := seedChartd(b, bin, n)
+			var starts []time.Duration
+			var peaks []int64
+			for range rounds(3) {
+				t0 := time.Now()
+				cd := procs.StartChartd(b, bin, dir, "--gc-interval=0", "--depth=1")
+				res, err := http.Get(cd.URL + "/bench/index.yaml")
+				if err != nil {
+					b.Fatal(err)
+				}
+				got, _ := io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				starts = append(starts, time.Since(t0))
+				if res.StatusCode != 200 || got == 0 {
+					b.Fatalf("first index at %d versions: %d, %d bytes", n, res.StatusCode, got)
+				}
+				req, _ := http.NewRequest("GET", cd.URL+"/bench/index.yaml", nil)
+				req.Header.Set("Accept-Encoding", "gzip")
+				if res, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req); err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+				peak, err := cd.PeakRSS()
+				if err != nil {
+					b.Fatal(err)
+				}
+				peaks = append(peaks, peak)
+				cd.Stop()
+			}
+			if c, _ := countVersions(b, procs.StartChartd(b, bin, dir, "--gc-interval=0", "--depth=1").URL+"/bench/index.yaml"); c != n {
+				b.Fatalf("index lists %d versions, want %d", c, n)
+			}
+			slices.Sort(starts)
+			slices.Sort(peaks)
+			cold[n], rss[n] = starts[len(starts)/2], peaks[len(peaks)/2]
+			b.Logf("%d versions: cold start to first index %v (rounds %v), peak RSS %.1f MB", n, cold[n], starts, float64(rss[n])/(1<<20))
+			results(b).add("coldstart", strconv.Itoa(n), map[string]any{"versions": n, "cold_start_s": cold[n].Seconds(), "peak_rss_bytes": rss[n]})
+		}
+		lo, hi := ns[0], ns[len(ns)-1]
+		label := fmt.Sprintf("%dk / %dk", hi/1000, lo/1000)
+		coldRatio := cold[hi].Seconds() / cold[lo].Seconds()
+		rssRatio := float64(rss[hi]) / float64(rss[lo])
+		results(b).ceiling("cold start to first index.yaml, "+label, coldRatio, 2, fmt.Sprintf("%v vs %v", cold[hi].Round(time.Millisecond), cold[lo].Round(time.Millisecond)))
+		results(b).ceiling("peak RSS, "+label, rssRatio, 2, fmt.Sprintf("%.1f vs %.1f MB", float64(rss[hi])/(1<<20), float64(rss[lo])/(1<<20)))
+		b.ReportMetric(coldRatio, "coldstart-ratio")
+		b.ReportMetric(rssRatio, "rss-ratio")
+	}
+}
