@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -108,7 +109,11 @@ func BenchmarkFailedLoginTiming(b *testing.B) {
 // BenchmarkHealthUnderLoginFlood: 16 clients, each from its own loopback
 // address, send logins with random user names as fast as they are
 // answered; /health's p99, probed at a steady pace, must stay within 2× of
-// its idle p99.
+// its idle p99. A round is an idle window then a flood window; the rounds
+// (CHARTD_BENCH_ROUNDS, default 3) are independent replicates, each from
+// fresh client addresses the login guard has not seen, and the median of
+// their ratios is judged: a single p99 of a few milliseconds on a shared
+// machine swings by 2× between identical runs.
 func BenchmarkHealthUnderLoginFlood(b *testing.B) {
 	cd := startAuthChartd(b)
 	probe := func(n int) []time.Duration {
@@ -128,17 +133,13 @@ func BenchmarkHealthUnderLoginFlood(b *testing.B) {
 		}
 		return out
 	}
-	for i := 0; i < b.N; i++ {
-		idle := quantile(probe(2000), 0.99)
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	flood := func(ctx context.Context, round int, codes map[int]int, mu *sync.Mutex) *sync.WaitGroup {
 		var wg sync.WaitGroup
-		var mu sync.Mutex
-		codes := map[int]int{}
 		for c := range 16 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				local := &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(c+1))}
+				local := &net.TCPAddr{IP: net.IPv4(127, byte(1+round), 1, byte(c+1))}
 				tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: local}).DialContext, MaxIdleConnsPerHost: 1}
 				client := &http.Client{Transport: tr}
 				for n := 0; ctx.Err() == nil && n < 100000; n++ {
@@ -155,15 +156,30 @@ func BenchmarkHealthUnderLoginFlood(b *testing.B) {
 				}
 			}()
 		}
-		loaded := quantile(probe(2000), 0.99)
-		cancel()
-		wg.Wait()
-		ratio := float64(loaded) / float64(idle)
-		b.Logf("/health p99 idle %v, under a 16-client login flood %v: ratio %.2f (flood answers: %v)",
-			idle.Round(time.Microsecond), loaded.Round(time.Microsecond), ratio, codes)
-		b.ReportMetric(ratio, "p99-flood/idle")
-		if ratio > 2 {
-			b.Errorf("/health p99 under a login flood is %.2f× idle, want ≤ 2", ratio)
+		return &wg
+	}
+	for i := 0; i < b.N; i++ {
+		var ratios []float64
+		for r := range rounds(3) {
+			idle := quantile(probe(2000), 0.99)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			var mu sync.Mutex
+			codes := map[int]int{}
+			wg := flood(ctx, r, codes, &mu)
+			loaded := quantile(probe(2000), 0.99)
+			cancel()
+			wg.Wait()
+			ratio := float64(loaded) / float64(idle)
+			ratios = append(ratios, ratio)
+			b.Logf("round %d: /health p99 idle %v, under a 16-client login flood %v: ratio %.2f (flood answers: %v)",
+				r+1, idle.Round(time.Microsecond), loaded.Round(time.Microsecond), ratio, codes)
+		}
+		slices.Sort(ratios)
+		med := ratios[len(ratios)/2]
+		b.Logf("median ratio of %d rounds: %.2f (all: %.2f)", len(ratios), med, ratios)
+		b.ReportMetric(med, "p99-flood/idle")
+		if med > 2 {
+			b.Errorf("/health p99 under a login flood is %.2f× idle (median of %d rounds), want ≤ 2", med, len(ratios))
 		}
 	}
 }
