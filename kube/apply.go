@@ -167,16 +167,7 @@ func (c *Client) Apply(ctx context.Context, original, target ResourceList, opt A
 	if err != nil {
 		return res, err
 	}
-	for _, r := range original.Difference(target) {
-		kept, err := c.delete(ctx, r, opt.DryRun, metav1.DeletePropagationBackground)
-		if err != nil {
-			c.Logger.Debug("delete failed", "kind", r.Kind(), "name", r.Name(), "err", err)
-			continue
-		}
-		if !kept {
-			res.Deleted = append(res.Deleted, r)
-		}
-	}
+	c.deleteDropped(ctx, original, target, opt.DryRun, res)
 	return res, nil
 }
 

@@ -278,16 +278,7 @@ func (c *Client) Update(ctx context.Context, original, target ResourceList, opt 
 	if err != nil {
 		return res, err
 	}
-	for _, r := range original.Difference(target) {
-		kept, err := c.delete(ctx, r, opt.DryRun, metav1.DeletePropagationBackground)
-		if err != nil {
-			c.Logger.Debug("delete failed", "kind", r.Kind(), "name", r.Name(), "err", err)
-			continue
-		}
-		if !kept {
-			res.Deleted = append(res.Deleted, r)
-		}
-	}
+	c.deleteDropped(ctx, original, target, opt.DryRun, res)
 	return res, nil
 }
 
@@ -430,4 +421,20 @@ func (c *Client) delete(ctx context.Context, r *Resource, dryRun bool, prop meta
 		return false, err
 	}
 	return false, nil
+}
+
+// deleteDropped deletes what original has and target no longer does, the
+// last step of an update by either apply method. As in Helm, a failed
+// delete is logged and skipped: the release is what the target says.
+func (c *Client) deleteDropped(ctx context.Context, original, target ResourceList, dryRun bool, res *Result) {
+	for _, r := range original.Difference(target) {
+		kept, err := c.delete(ctx, r, dryRun, metav1.DeletePropagationBackground)
+		if err != nil {
+			c.Logger.Debug("delete failed", "kind", r.Kind(), "name", r.Name(), "err", err)
+			continue
+		}
+		if !kept {
+			res.Deleted = append(res.Deleted, r)
+		}
+	}
 }

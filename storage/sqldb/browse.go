@@ -3,7 +3,6 @@ package sqldb
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -45,15 +44,7 @@ func (db *DB) BrowseCharts(ctx context.Context, bq BrowseQuery) ([]ChartSummary,
 	if limit <= 0 {
 		limit = 100
 	}
-	var tenantIn string
-	var tenantArgs []any
-	if bq.Tenants != nil {
-		// The unary plus: see SearchCharts.
-		tenantIn = ` AND +tenant_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(bq.Tenants)), ", ") + `)`
-		for _, id := range bq.Tenants {
-			tenantArgs = append(tenantArgs, id)
-		}
-	}
+	tenantIn, tenantArgs := tenantFilter(bq.Tenants)
 	var top string
 	var args []any
 	if len(bq.Words) == 0 {
@@ -63,22 +54,9 @@ func (db *DB) BrowseCharts(ctx context.Context, bq BrowseQuery) ([]ChartSummary,
 			GROUP BY name, tenant_id ORDER BY name, tenant_id LIMIT ? OFFSET ?)`
 		args = append(args, tenantArgs...)
 	} else {
-		var parts []string
-		for _, w := range bq.Words {
-			fields := w.Fields
-			if len(fields) == 0 {
-				fields = searchFields
-			}
-			var ors []string
-			for _, f := range fields {
-				p := f + ":" + truncateTerm(strings.ToLower(w.Prefix))
-				ors = append(ors, `(term >= ? AND term < ?)`)
-				args = append(args, p, prefixEnd(p))
-			}
-			parts = append(parts, `SELECT DISTINCT tenant_id, name, version FROM chart_terms WHERE (`+strings.Join(ors, " OR ")+`)`+tenantIn)
-			args = append(args, tenantArgs...)
-		}
-		top = `found (tenant_id, name, version) AS (` + strings.Join(parts, " INTERSECT ") + `),
+		matched, margs := termMatches(bq.Words, tenantIn, tenantArgs)
+		args = append(args, margs...)
+		top = `found (tenant_id, name, version) AS (` + matched + `),
 			top AS (SELECT tenant_id, name FROM found GROUP BY name, tenant_id ORDER BY name, tenant_id LIMIT ? OFFSET ?)`
 	}
 	// One row more than asked tells whether another page follows.

@@ -227,38 +227,13 @@ func (db *DB) SearchCharts(ctx context.Context, sq SearchQuery) ([]SearchHit, er
 	if limit <= 0 {
 		limit = 100
 	}
-	// The unary plus keeps the tenant filter off the planner's list of
-	// index choices: without statistics SQLite would scan a tenant's
-	// every word by tenant_id rather than range over the query's.
-	var tenantIn string
-	var tenantArgs []any
-	if sq.Tenants != nil {
-		tenantIn = ` AND +tenant_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(sq.Tenants)), ", ") + `)`
-		for _, id := range sq.Tenants {
-			tenantArgs = append(tenantArgs, id)
-		}
-	}
+	tenantIn, tenantArgs := tenantFilter(sq.Tenants)
 	if len(sq.Words) == 0 {
 		return db.listCharts(ctx, tenantIn, tenantArgs, limit)
 	}
-	var parts []string
-	var args []any
-	for _, w := range sq.Words {
-		fields := w.Fields
-		if len(fields) == 0 {
-			fields = searchFields
-		}
-		var ors []string
-		for _, f := range fields {
-			p := f + ":" + truncateTerm(strings.ToLower(w.Prefix))
-			ors = append(ors, `(term >= ? AND term < ?)`)
-			args = append(args, p, prefixEnd(p))
-		}
-		parts = append(parts, `SELECT DISTINCT tenant_id, name, version FROM chart_terms WHERE (`+strings.Join(ors, " OR ")+`)`+tenantIn)
-		args = append(args, tenantArgs...)
-	}
+	matched, args := termMatches(sq.Words, tenantIn, tenantArgs)
 	args = append(args, limit)
-	query := `WITH found (tenant_id, name, version) AS (` + strings.Join(parts, " INTERSECT ") + `),
+	query := `WITH found (tenant_id, name, version) AS (` + matched + `),
 		top AS (SELECT DISTINCT f.tenant_id, f.name, t.path FROM found f JOIN tenants t ON t.id = f.tenant_id ORDER BY f.name, f.tenant_id LIMIT ?)
 		SELECT top.path, ` + prefixed("c", chartColumns) + ` FROM top
 		JOIN found f ON f.tenant_id = top.tenant_id AND f.name = top.name
@@ -327,4 +302,42 @@ func (db *DB) Tenants(ctx context.Context) ([]storage.Tenant, error) {
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// termMatches is the query of the versions (tenant_id, name, version) that
+// match every word, each word a prefix of a term in one of its fields, in
+// the tenants tenantIn admits; with its arguments.
+func termMatches(words []SearchWord, tenantIn string, tenantArgs []any) (string, []any) {
+	var parts []string
+	var args []any
+	for _, w := range words {
+		fields := w.Fields
+		if len(fields) == 0 {
+			fields = searchFields
+		}
+		var ors []string
+		for _, f := range fields {
+			p := f + ":" + truncateTerm(strings.ToLower(w.Prefix))
+			ors = append(ors, `(term >= ? AND term < ?)`)
+			args = append(args, p, prefixEnd(p))
+		}
+		parts = append(parts, `SELECT DISTINCT tenant_id, name, version FROM chart_terms WHERE (`+strings.Join(ors, " OR ")+`)`+tenantIn)
+		args = append(args, tenantArgs...)
+	}
+	return strings.Join(parts, " INTERSECT "), args
+}
+
+// tenantFilter is the condition keeping the given tenant rows (nil: all),
+// with its arguments. The unary plus keeps it off the planner's list of
+// index choices: without statistics SQLite would scan a tenant's every
+// word by tenant_id rather than range over the query's.
+func tenantFilter(ids []int64) (string, []any) {
+	if ids == nil {
+		return "", nil
+	}
+	args := make([]any, 0, len(ids))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return ` AND +tenant_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + `)`, args
 }
