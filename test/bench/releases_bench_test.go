@@ -76,27 +76,8 @@ spec:
 // Every client runs with its defaults (client-side apply for ours and Helm
 // 3, server-side apply for Helm 4's install).
 func BenchmarkReleasesVersusHelm(b *testing.B) {
-	root, _ := filepath.Abs("../..")
-	tmp := b.TempDir()
-	ours, err := procs.Build(root, "./cmd/helm", tmp)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := cluster.Start(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Stop()
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	proxy := cluster.NewProxy(b, cfg)
-	kc := proxy.Kubeconfig(b, tmp)
+	bc := startBenchCluster(b, false)
+	tmp, ours, cs, proxy, kc := bc.tmp, bc.ours, bc.cs, bc.proxy, bc.kubeconfig
 	chart := bigChart(b, tmp, 200)
 	clients := []struct{ name, bin string }{
 		{"ours", ours}, {"helm 3.22", peers.Path(b, "helm")}, {"helm 4.3", peers.Path(b, "helm4")},
@@ -180,4 +161,45 @@ func checkUpgraded(b *testing.B, cs kubernetes.Interface, ns string, n int) {
 	if got != n {
 		b.Fatalf("namespace %s: %d of %d objects upgraded", ns, got, n)
 	}
+}
+
+// benchCluster is what the release benchmarks share: our client, built; a
+// real control plane, stopped when the benchmark ends; a clientset on it;
+// and a proxy that counts the clients' requests, with a kubeconfig that
+// points at it.
+type benchCluster struct {
+	tmp, ours, kubeconfig string
+	cs                    kubernetes.Interface
+	proxy                 *cluster.Proxy
+}
+
+// startBenchCluster starts one; unthrottled lifts client-go's rate limit
+// on the clientset (and the proxy's upstream), for benchmarks whose own
+// traffic (a stand-in kubelet) must not queue behind it.
+func startBenchCluster(b *testing.B, unthrottled bool) *benchCluster {
+	b.Helper()
+	root, _ := filepath.Abs("../..")
+	bc := &benchCluster{tmp: b.TempDir()}
+	var err error
+	if bc.ours, err = procs.Build(root, "./cmd/helm", bc.tmp); err != nil {
+		b.Fatal(err)
+	}
+	c, err := cluster.Start(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Stop)
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if unthrottled {
+		cfg.QPS, cfg.Burst = -1, 0
+	}
+	if bc.cs, err = kubernetes.NewForConfig(cfg); err != nil {
+		b.Fatal(err)
+	}
+	bc.proxy = cluster.NewProxy(b, cfg)
+	bc.kubeconfig = bc.proxy.Kubeconfig(b, bc.tmp)
+	return bc
 }

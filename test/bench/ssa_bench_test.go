@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -9,12 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/chartd/chartd/internal/testutil/cluster"
 	"github.com/chartd/chartd/internal/testutil/peers"
-	"github.com/chartd/chartd/internal/testutil/procs"
 )
 
 // BenchmarkServerSideVersusHelm4 installs and upgrades the 200-resource
@@ -24,27 +18,8 @@ import (
 // conflicts by dry run where another manager owns a field); this measures
 // what that costs when nobody else touched the objects.
 func BenchmarkServerSideVersusHelm4(b *testing.B) {
-	root, _ := filepath.Abs("../..")
-	tmp := b.TempDir()
-	ours, err := procs.Build(root, "./cmd/helm", tmp)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := cluster.Start(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Stop()
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	proxy := cluster.NewProxy(b, cfg)
-	kc := proxy.Kubeconfig(b, tmp)
+	bc := startBenchCluster(b, false)
+	tmp, ours, cs, proxy, kc := bc.tmp, bc.ours, bc.cs, bc.proxy, bc.kubeconfig
 	chart := bigChart(b, tmp, 200)
 	clients := []struct {
 		name, bin string

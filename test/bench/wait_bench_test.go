@@ -15,11 +15,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/chartd/chartd/internal/testutil/cluster"
 	"github.com/chartd/chartd/internal/testutil/peers"
-	"github.com/chartd/chartd/internal/testutil/procs"
 )
 
 // waitChart writes a chart of 200 resources that --wait has to judge:
@@ -85,28 +83,8 @@ data: {i: "{{ $i }}"}
 // are counted by a proxy in front of the apiserver (the kubelet stand-in
 // goes around it).
 func BenchmarkWaitVersusHelm(b *testing.B) {
-	root, _ := filepath.Abs("../..")
-	tmp := b.TempDir()
-	ours, err := procs.Build(root, "./cmd/helm", tmp)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := cluster.Start(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Stop()
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = -1, 0
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	proxy := cluster.NewProxy(b, cfg)
-	kc := proxy.Kubeconfig(b, tmp)
+	bc := startBenchCluster(b, true)
+	tmp, ours, cs, proxy, kc := bc.tmp, bc.ours, bc.cs, bc.proxy, bc.kubeconfig
 	chart := waitChart(b, tmp)
 	clients := []struct{ name, bin, wait string }{
 		{"ours legacy", ours, "--wait"},
