@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"sigs.k8s.io/yaml"
 )
 
 // Rendering an index with thousands of versions is mostly re-marshalling
@@ -86,7 +84,7 @@ func marshalYAML(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return yaml.JSONToYAML(escapeUnreadable(j))
+	return jsonToYAML(escapeUnreadable(j))
 }
 
 // escapeUnreadable escapes, as JSON \u escapes, the runes of j that a
