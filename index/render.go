@@ -152,7 +152,13 @@ func NewEntry(cv *ChartVersion) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	e := Entry{YAML: y, JSON: j}
+	// The renderers hand back buffers with up to as much again in spare
+	// capacity (and EntryYAML a cut of a larger document); a server keeps
+	// an Entry per version, so both are copied into one exact allocation.
+	buf := make([]byte, len(y)+len(j))
+	copy(buf, y)
+	copy(buf[len(y):], j)
+	e := Entry{YAML: buf[:len(y):len(y)], JSON: buf[len(y):]}
 	if cv.Metadata != nil {
 		e.Name, e.Version = cv.Name, cv.Version
 	}
