@@ -333,17 +333,34 @@ func (c *indexCache) render(gen int64, entries []index.Entry, generated time.Tim
 		yn += len(e.YAML) + len(e.Name) + 8
 		jn += len(e.JSON) + len(e.Name) + 16
 	}
+	// The two encodings are independent and each is assembled, compressed
+	// and hashed on one core: side by side, a cold start's first GET
+	// waits for the slower one only.
+	ri := &renderedIndex{gen: gen, modified: generated}
+	var jerr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		jb.Grow(jn)
+		if jerr = index.RenderJSON(&jb, hdr, entries); jerr == nil {
+			ri.json = jb.Bytes()
+			ri.jsonGz, ri.etagJSON = gzipBytes(ri.json), etag(ri.json)
+		}
+	}()
 	yb.Grow(yn)
-	jb.Grow(jn)
-	if err := index.RenderYAML(&yb, hdr, entries); err != nil {
-		return nil, err
+	yerr := index.RenderYAML(&yb, hdr, entries)
+	if yerr == nil {
+		ri.yaml = yb.Bytes()
+		ri.yamlGz, ri.etagYAML = gzipBytes(ri.yaml), etag(ri.yaml)
 	}
-	if err := index.RenderJSON(&jb, hdr, entries); err != nil {
-		return nil, err
+	wg.Wait()
+	if yerr != nil {
+		return nil, yerr
 	}
-	ri := &renderedIndex{gen: gen, yaml: yb.Bytes(), json: jb.Bytes(), modified: generated}
-	ri.yamlGz, ri.jsonGz = gzipBytes(ri.yaml), gzipBytes(ri.json)
-	ri.etagYAML, ri.etagJSON = etag(ri.yaml), etag(ri.json)
+	if jerr != nil {
+		return nil, jerr
+	}
 	return ri, nil
 }
 
