@@ -49,26 +49,40 @@ const maxRenderedKey = 1000
 // EntryYAML renders one version as it appears in index.yaml under its chart
 // name: "  - apiVersion: ...\n    ...\n".
 func EntryYAML(cv *ChartVersion) ([]byte, error) {
-	if cv == nil {
-		return nil, errors.New("index: nil chart version")
+	if err := checkRenderable(cv); err != nil {
+		return nil, err
 	}
-	if cv.Metadata != nil {
-		for k := range cv.Annotations {
-			if k, _ := json.Marshal(k); len(escapeUnreadable(k)) > maxRenderedKey {
-				return nil, fmt.Errorf("%w: %d characters", ErrUnrenderableKey, len(k))
-			}
-		}
-	}
-	const probe = "x"
-	b, err := marshalYAML(map[string]map[string][]*ChartVersion{"entries": {probe: {cv}}})
+	b, err := marshalYAML(map[string]map[string][]*ChartVersion{"entries": {entryProbe: {cv}}})
 	if err != nil {
 		return nil, fmt.Errorf("index: rendering %s: %w", cv.key(), err)
 	}
-	frag, ok := bytes.CutPrefix(b, []byte("entries:\n  "+probe+":\n"))
+	frag, ok := bytes.CutPrefix(b, []byte(entryProbeHead))
 	if !ok {
 		return nil, fmt.Errorf("index: rendering %s: unexpected YAML layout %.40q", cv.key(), b)
 	}
 	return frag, nil
+}
+
+// entryProbe is the chart name entries are rendered under; entryProbeHead
+// is what precedes them in that document.
+const (
+	entryProbe     = "x"
+	entryProbeHead = "entries:\n  " + entryProbe + ":\n"
+)
+
+// checkRenderable refuses what EntryYAML cannot render.
+func checkRenderable(cv *ChartVersion) error {
+	if cv == nil {
+		return errors.New("index: nil chart version")
+	}
+	if cv.Metadata != nil {
+		for k := range cv.Annotations {
+			if k, _ := json.Marshal(k); len(escapeUnreadable(k)) > maxRenderedKey {
+				return fmt.Errorf("%w: %d characters", ErrUnrenderableKey, len(k))
+			}
+		}
+	}
+	return nil
 }
 
 // marshalYAML is sigs.k8s.io/yaml's Marshal (JSON, then JSON to YAML),
@@ -148,6 +162,11 @@ func NewEntry(cv *ChartVersion) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
+	return newEntry(cv, y)
+}
+
+// newEntry adds cv's JSON to its YAML, y.
+func newEntry(cv *ChartVersion, y []byte) (Entry, error) {
 	j, err := EntryJSON(cv)
 	if err != nil {
 		return Entry{}, err

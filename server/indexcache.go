@@ -274,16 +274,19 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *te
 		}
 	}
 	// Rendering is CPU-bound and per-entry independent; on a cold start
-	// every entry is missing, so spread them over the cores.
-	workers := min(runtime.GOMAXPROCS(0), len(missing))
+	// every entry is missing, so spread them over the cores, in batches
+	// (index.NewEntries renders a batch at a fraction of the cost of its
+	// versions one by one).
+	const batch = 64
+	batches := (len(missing) + batch - 1) / batch
+	workers := min(runtime.GOMAXPROCS(0), batches)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			for j := w; j < len(missing); j += workers {
-				i := missing[j]
-				entries[i], errs[i] = c.fragment(repo, &rows[i])
+			for b := w; b < batches; b += workers {
+				c.fragments(repo, rows, missing[b*batch:min((b+1)*batch, len(missing))], entries, errs)
 			}
 		}(w)
 	}
@@ -305,13 +308,23 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *te
 	return ri, frags, err
 }
 
-// fragment renders one version's index entry in both encodings.
-func (c *indexCache) fragment(repo string, cv *storage.ChartVersion) (index.Entry, error) {
-	e, err := c.s.indexEntry(repo, cv)
-	if err != nil {
-		return index.Entry{}, err
+// fragments renders the index entries of rows[i] for i in which, in both
+// encodings, into entries[i] or errs[i].
+func (c *indexCache) fragments(repo string, rows []storage.ChartVersion, which []int, entries []index.Entry, errs []error) {
+	cvs := make([]*index.ChartVersion, 0, len(which))
+	at := make([]int, 0, len(which))
+	for _, i := range which {
+		cv, err := c.s.indexEntry(repo, &rows[i])
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		cvs, at = append(cvs, cv), append(at, i)
 	}
-	return index.NewEntry(e)
+	es, ers := index.NewEntries(cvs)
+	for n, i := range at {
+		entries[i], errs[i] = es[n], ers[n]
+	}
 }
 
 // render assembles the full documents from fragments; index orders them
