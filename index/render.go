@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"sigs.k8s.io/yaml"
 )
 
 // Rendering an index with thousands of versions is mostly re-marshalling
@@ -51,26 +49,40 @@ const maxRenderedKey = 1000
 // EntryYAML renders one version as it appears in index.yaml under its chart
 // name: "  - apiVersion: ...\n    ...\n".
 func EntryYAML(cv *ChartVersion) ([]byte, error) {
-	if cv == nil {
-		return nil, errors.New("index: nil chart version")
+	if err := checkRenderable(cv); err != nil {
+		return nil, err
 	}
-	if cv.Metadata != nil {
-		for k := range cv.Annotations {
-			if k, _ := json.Marshal(k); len(escapeUnreadable(k)) > maxRenderedKey {
-				return nil, fmt.Errorf("%w: %d characters", ErrUnrenderableKey, len(k))
-			}
-		}
-	}
-	const probe = "x"
-	b, err := marshalYAML(map[string]map[string][]*ChartVersion{"entries": {probe: {cv}}})
+	b, err := marshalYAML(map[string]map[string][]*ChartVersion{"entries": {entryProbe: {cv}}})
 	if err != nil {
 		return nil, fmt.Errorf("index: rendering %s: %w", cv.key(), err)
 	}
-	frag, ok := bytes.CutPrefix(b, []byte("entries:\n  "+probe+":\n"))
+	frag, ok := bytes.CutPrefix(b, []byte(entryProbeHead))
 	if !ok {
 		return nil, fmt.Errorf("index: rendering %s: unexpected YAML layout %.40q", cv.key(), b)
 	}
 	return frag, nil
+}
+
+// entryProbe is the chart name entries are rendered under; entryProbeHead
+// is what precedes them in that document.
+const (
+	entryProbe     = "x"
+	entryProbeHead = "entries:\n  " + entryProbe + ":\n"
+)
+
+// checkRenderable refuses what EntryYAML cannot render.
+func checkRenderable(cv *ChartVersion) error {
+	if cv == nil {
+		return errors.New("index: nil chart version")
+	}
+	if cv.Metadata != nil {
+		for k := range cv.Annotations {
+			if k, _ := json.Marshal(k); len(escapeUnreadable(k)) > maxRenderedKey {
+				return fmt.Errorf("%w: %d characters", ErrUnrenderableKey, len(k))
+			}
+		}
+	}
+	return nil
 }
 
 // marshalYAML is sigs.k8s.io/yaml's Marshal (JSON, then JSON to YAML),
@@ -86,7 +98,7 @@ func marshalYAML(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return yaml.JSONToYAML(escapeUnreadable(j))
+	return jsonToYAML(escapeUnreadable(j))
 }
 
 // escapeUnreadable escapes, as JSON \u escapes, the runes of j that a
@@ -150,11 +162,22 @@ func NewEntry(cv *ChartVersion) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
+	return newEntry(cv, y)
+}
+
+// newEntry adds cv's JSON to its YAML, y.
+func newEntry(cv *ChartVersion, y []byte) (Entry, error) {
 	j, err := EntryJSON(cv)
 	if err != nil {
 		return Entry{}, err
 	}
-	e := Entry{YAML: y, JSON: j}
+	// The renderers hand back buffers with up to as much again in spare
+	// capacity (and EntryYAML a cut of a larger document); a server keeps
+	// an Entry per version, so both are copied into one exact allocation.
+	buf := make([]byte, len(y)+len(j))
+	copy(buf, y)
+	copy(buf[len(y):], j)
+	e := Entry{YAML: buf[:len(y):len(y)], JSON: buf[len(y):]}
 	if cv.Metadata != nil {
 		e.Name, e.Version = cv.Name, cv.Version
 	}

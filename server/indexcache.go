@@ -274,16 +274,19 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *te
 		}
 	}
 	// Rendering is CPU-bound and per-entry independent; on a cold start
-	// every entry is missing, so spread them over the cores.
-	workers := min(runtime.GOMAXPROCS(0), len(missing))
+	// every entry is missing, so spread them over the cores, in batches
+	// (index.NewEntries renders a batch at a fraction of the cost of its
+	// versions one by one).
+	const batch = 64
+	batches := (len(missing) + batch - 1) / batch
+	workers := min(runtime.GOMAXPROCS(0), batches)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			for j := w; j < len(missing); j += workers {
-				i := missing[j]
-				entries[i], errs[i] = c.fragment(repo, &rows[i])
+			for b := w; b < batches; b += workers {
+				c.fragments(repo, rows, missing[b*batch:min((b+1)*batch, len(missing))], entries, errs)
 			}
 		}(w)
 	}
@@ -305,13 +308,23 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *te
 	return ri, frags, err
 }
 
-// fragment renders one version's index entry in both encodings.
-func (c *indexCache) fragment(repo string, cv *storage.ChartVersion) (index.Entry, error) {
-	e, err := c.s.indexEntry(repo, cv)
-	if err != nil {
-		return index.Entry{}, err
+// fragments renders the index entries of rows[i] for i in which, in both
+// encodings, into entries[i] or errs[i].
+func (c *indexCache) fragments(repo string, rows []storage.ChartVersion, which []int, entries []index.Entry, errs []error) {
+	cvs := make([]*index.ChartVersion, 0, len(which))
+	at := make([]int, 0, len(which))
+	for _, i := range which {
+		cv, err := c.s.indexEntry(repo, &rows[i])
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		cvs, at = append(cvs, cv), append(at, i)
 	}
-	return index.NewEntry(e)
+	es, ers := index.NewEntries(cvs)
+	for n, i := range at {
+		entries[i], errs[i] = es[n], ers[n]
+	}
 }
 
 // render assembles the full documents from fragments; index orders them
@@ -333,17 +346,34 @@ func (c *indexCache) render(gen int64, entries []index.Entry, generated time.Tim
 		yn += len(e.YAML) + len(e.Name) + 8
 		jn += len(e.JSON) + len(e.Name) + 16
 	}
+	// The two encodings are independent and each is assembled, compressed
+	// and hashed on one core: side by side, a cold start's first GET
+	// waits for the slower one only.
+	ri := &renderedIndex{gen: gen, modified: generated}
+	var jerr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		jb.Grow(jn)
+		if jerr = index.RenderJSON(&jb, hdr, entries); jerr == nil {
+			ri.json = jb.Bytes()
+			ri.jsonGz, ri.etagJSON = gzipBytes(ri.json), etag(ri.json)
+		}
+	}()
 	yb.Grow(yn)
-	jb.Grow(jn)
-	if err := index.RenderYAML(&yb, hdr, entries); err != nil {
-		return nil, err
+	yerr := index.RenderYAML(&yb, hdr, entries)
+	if yerr == nil {
+		ri.yaml = yb.Bytes()
+		ri.yamlGz, ri.etagYAML = gzipBytes(ri.yaml), etag(ri.yaml)
 	}
-	if err := index.RenderJSON(&jb, hdr, entries); err != nil {
-		return nil, err
+	wg.Wait()
+	if yerr != nil {
+		return nil, yerr
 	}
-	ri := &renderedIndex{gen: gen, yaml: yb.Bytes(), json: jb.Bytes(), modified: generated}
-	ri.yamlGz, ri.jsonGz = gzipBytes(ri.yaml), gzipBytes(ri.json)
-	ri.etagYAML, ri.etagJSON = etag(ri.yaml), etag(ri.json)
+	if jerr != nil {
+		return nil, jerr
+	}
 	return ri, nil
 }
 
