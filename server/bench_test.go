@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"container/list"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,7 +73,12 @@ func BenchmarkIndexColdRebuild(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		ts.srv.index = newIndexCache(ts.srv) // as after a restart
+		// Empty, as after a restart (a new cache would register its
+		// metrics a second time).
+		c := ts.srv.index
+		c.mu.Lock()
+		c.tenants, c.lru, c.used = map[string]*tenantIndex{}, list.New(), 0
+		c.mu.Unlock()
 		w := &discard{h: http.Header{}}
 		ts.srv.ServeHTTP(w, httptest.NewRequest("GET", "/index.yaml", nil))
 		if w.code != 200 {
