@@ -352,32 +352,17 @@ func (c *Client) Pull(ctx context.Context, ref Reference, withProv bool) (*PullR
 		// oras.Copy's wording, which Helm prints.
 		return nil, fmt.Errorf("failed to perform \"FetchReference\" on source: %w", err)
 	}
-	mb, err := content.ReadAll(rc, desc)
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read manifest: %w", err)
-	}
-	l, err := helmoci.ParseManifest(mb)
-	if errors.Is(err, helmoci.ErrInvalid) {
-		err = fmt.Errorf("%w: %w", ErrNotHelmChart, err)
-	}
+	cm, err := readChartManifest(ctx, r, desc, rc)
 	if err != nil {
 		return nil, err
 	}
+	l := cm.layout
 	// A tag@digest pull is reported by its digest, as Helm reports it.
 	pulled := ref
 	if pulled.Digest != "" {
 		pulled.Tag = ""
 	}
-	res := &PullResult{Ref: pulled.String(), ManifestDigest: desc.Digest, Legacy: l.Legacy}
-	cfg, err := content.FetchAll(ctx, r, l.Config)
-	if err != nil {
-		return nil, fmt.Errorf("fetch config: %w", err)
-	}
-	res.Metadata = &chart.Metadata{}
-	if err := json.Unmarshal(cfg, res.Metadata); err != nil {
-		return nil, fmt.Errorf("decode config: %w", err)
-	}
+	res := &PullResult{Ref: pulled.String(), ManifestDigest: desc.Digest, Legacy: l.Legacy, Metadata: cm.metadata}
 	// Layers Helm does not know (l.Other) are ignored, as Helm's pull does.
 	chartDesc, provDesc := &l.Chart, l.Prov
 	if res.Chart, err = fetchLayer(ctx, r, *chartDesc); err != nil {
@@ -392,6 +377,41 @@ func (c *Client) Pull(ctx context.Context, ref Reference, withProv bool) (*PullR
 		}
 	}
 	return res, nil
+}
+
+// chartManifest is a Helm chart's manifest as read: its bytes, its layout
+// and the chart metadata of its config blob.
+type chartManifest struct {
+	raw      []byte
+	layout   helmoci.Layout
+	metadata *chart.Metadata
+}
+
+// readChartManifest reads (and closes) the manifest desc names, checks that
+// it is a Helm chart's, and fetches and decodes its config: what a pull and
+// a namespace listing both read before they differ.
+func readChartManifest(ctx context.Context, r *remote.Repository, desc ocispec.Descriptor, rc io.ReadCloser) (*chartManifest, error) {
+	mb, err := content.ReadAll(rc, desc)
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	l, err := helmoci.ParseManifest(mb)
+	if errors.Is(err, helmoci.ErrInvalid) {
+		err = fmt.Errorf("%w: %w", ErrNotHelmChart, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := content.FetchAll(ctx, r, l.Config)
+	if err != nil {
+		return nil, fmt.Errorf("fetch config: %w", err)
+	}
+	md := &chart.Metadata{}
+	if err := json.Unmarshal(cfg, md); err != nil {
+		return nil, fmt.Errorf("decode config: %w", err)
+	}
+	return &chartManifest{raw: mb, layout: l, metadata: md}, nil
 }
 
 func fetchLayer(ctx context.Context, r *remote.Repository, d ocispec.Descriptor) ([]byte, error) {

@@ -14,14 +14,11 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
-	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/index"
-	"github.com/chartd/chartd/internal/helmoci"
 )
 
 // ErrListingForbidden: the registry does not let this caller list its
@@ -286,29 +283,13 @@ func (c *Client) describe(ctx context.Context, r *remote.Repository, tag string)
 	if err != nil {
 		return nil, err
 	}
-	mb, err := content.ReadAll(rc, desc)
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read manifest: %w", err)
-	}
-	l, err := helmoci.ParseManifest(mb)
-	if errors.Is(err, helmoci.ErrInvalid) {
-		return nil, fmt.Errorf("%w: %w", ErrNotHelmChart, err)
-	}
+	cm, err := readChartManifest(ctx, r, desc, rc)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := content.FetchAll(ctx, r, l.Config)
-	if err != nil {
-		return nil, fmt.Errorf("fetch config: %w", err)
-	}
-	md := &chart.Metadata{}
-	if err := json.Unmarshal(cfg, md); err != nil {
-		return nil, fmt.Errorf("decode config: %w", err)
-	}
-	cv := &index.ChartVersion{Metadata: md, Digest: l.Chart.Digest.Encoded()}
+	cv := &index.ChartVersion{Metadata: cm.metadata, Digest: cm.layout.Chart.Digest.Encoded()}
 	var m ocispec.Manifest
-	if json.Unmarshal(mb, &m) == nil {
+	if json.Unmarshal(cm.raw, &m) == nil {
 		if t, err := time.Parse(time.RFC3339, m.Annotations[ocispec.AnnotationCreated]); err == nil {
 			cv.Created = t
 		}
