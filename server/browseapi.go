@@ -91,8 +91,14 @@ func (s *Server) repoTarget(r *http.Request) (string, error) {
 	return repo, nil
 }
 
-func noRepository(repo string, err error) error {
-	return withStatus(http.StatusNotFound, "no chart repository at /"+repo, err)
+// repoTenant looks up a repository path's row, a missing one answering 404
+// in words that name the path.
+func (s *Server) repoTenant(ctx context.Context, repo string) (storage.Tenant, error) {
+	t, err := s.meta.Tenant(ctx, repo)
+	if errors.Is(err, storage.ErrNotFound) {
+		err = withStatus(http.StatusNotFound, "no chart repository at /"+repo, err)
+	}
+	return t, err
 }
 
 func (s *Server) browsing() (browser, error) {
@@ -139,10 +145,7 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		t, err := s.meta.Tenant(r.Context(), repo)
-		if errors.Is(err, storage.ErrNotFound) {
-			err = noRepository(repo, err)
-		}
+		t, err := s.repoTenant(r.Context(), repo)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -281,10 +284,7 @@ func (s *Server) handleRepository(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoSearch)
 		return
 	}
-	t, err := s.meta.Tenant(r.Context(), repo)
-	if errors.Is(err, storage.ErrNotFound) {
-		err = noRepository(repo, err)
-	}
+	t, err := s.repoTenant(r.Context(), repo)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
