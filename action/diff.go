@@ -124,10 +124,7 @@ func (d *DiffOptions) plan(ctx context.Context, cfg *Configuration, from, target
 	if err != nil {
 		return nil, err
 	}
-	var pairs []pair
-	for _, p := range planned {
-		pairs = append(pairs, pair{r: p.Resource, before: kube.Tidy(p.Live), after: kube.Tidy(p.After)})
-	}
+	pairs := plannedPairs(planned)
 	hooks, err := d.hookPairs(ctx, cfg, from, target)
 	if err != nil {
 		return nil, err
@@ -232,6 +229,16 @@ func (d *DiffRevision) Run(ctx context.Context, name string, a, b int) ([]Change
 type pair struct {
 	r             *kube.Resource
 	before, after *unstructured.Unstructured
+}
+
+// plannedPairs are a plan's objects, live and planned, with what the server
+// manages tidied away, as both the diff and the drift compare them.
+func plannedPairs(planned []kube.Planned) []pair {
+	pairs := make([]pair, 0, len(planned))
+	for _, p := range planned {
+		pairs = append(pairs, pair{r: p.Resource, before: kube.Tidy(p.Live), after: kube.Tidy(p.After)})
+	}
+	return pairs
 }
 
 // changes keeps the pairs that differ, in helm-diff's order: changed

@@ -41,10 +41,7 @@ func (d *Drift) Run(ctx context.Context, rel *release.Release) ([]Change, error)
 	if err != nil {
 		return nil, err
 	}
-	var pairs []pair
-	for _, p := range planned {
-		pairs = append(pairs, pair{r: p.Resource, before: kube.Tidy(p.Live), after: kube.Tidy(p.After)})
-	}
+	pairs := plannedPairs(planned)
 	changes, err := d.changes(pairs)
 	for i := range changes {
 		if changes[i].Type == ChangeAdd {
