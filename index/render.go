@@ -221,21 +221,45 @@ func (f *File) Fragments() ([]Entry, error) {
 	return out, nil
 }
 
-// group groups entries by chart name, each group newest version first;
-// entries with equal versions keep their relative order. It checks that
-// every entry has the rendering wanted, so nothing is written on error.
-func group(entries []Entry, rendering func(Entry) []byte) (map[string][]Entry, error) {
-	byName := make(map[string][]Entry)
-	for _, e := range entries {
+// group groups entries by chart name, as indices into entries, each group
+// newest version first; entries with equal versions keep their relative
+// order. It checks that every entry has the rendering wanted, so nothing is
+// written on error.
+func group(entries []Entry, rendering func(Entry) []byte) (map[string][]int, error) {
+	byName := make(map[string][]int)
+	for i, e := range entries {
 		if len(rendering(e)) == 0 {
 			return nil, fmt.Errorf("index: entry %s-%s is not rendered in this form", e.Name, e.Version)
 		}
-		byName[e.Name] = append(byName[e.Name], e)
+		byName[e.Name] = append(byName[e.Name], i)
 	}
-	for _, es := range byName {
-		sortVersions(es, func(e Entry) string { return e.Version })
+	for _, is := range byName {
+		sortVersions(is, func(i int) string { return entries[i].Version })
 	}
 	return byName, nil
+}
+
+// Placed is told, for each entry written, its index in the entries given
+// and the offset in the output where its bytes start. A server that keeps
+// the output can later reuse each entry's bytes from it, by offset and
+// length, instead of rendering them again.
+type Placed func(entry int, offset int64)
+
+// countingWriter counts what passes through it to w.
+type countingWriter struct {
+	w *bufio.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) WriteString(s string) {
+	n, _ := c.w.WriteString(s)
+	c.n += int64(n)
 }
 
 // RenderYAML writes index.yaml from pre-rendered entries (Entry.YAML), in
@@ -243,6 +267,12 @@ func group(entries []Entry, rendering func(Entry) []byte) (map[string][]Entry, e
 // Nothing is written when an entry is unusable; a write error can leave a
 // partial index, so write to a temporary file or buffer.
 func RenderYAML(w io.Writer, h Header, entries []Entry) error {
+	return RenderYAMLPlaced(w, h, entries, nil)
+}
+
+// RenderYAMLPlaced is RenderYAML, telling placed (when not nil) where each
+// entry went.
+func RenderYAMLPlaced(w io.Writer, h Header, entries []Entry, placed Placed) error {
 	head, err := marshalYAML(struct {
 		Annotations map[string]string `json:"annotations,omitempty"`
 		APIVersion  string            `json:"apiVersion"`
@@ -268,21 +298,25 @@ func RenderYAML(w io.Writer, h Header, entries []Entry) error {
 	}
 
 	bw := bufio.NewWriter(w)
-	bw.Write(head)
+	cw := &countingWriter{w: bw}
+	cw.Write(head)
 	if len(names) == 0 {
-		bw.WriteString("entries: {}\n")
+		cw.WriteString("entries: {}\n")
 	} else {
-		bw.WriteString("entries:\n")
+		cw.WriteString("entries:\n")
 	}
 	for i, name := range names {
-		bw.WriteString("  ")
-		bw.Write(keys[i])
-		bw.WriteString(":\n")
-		for _, e := range byName[name] {
-			bw.Write(e.YAML)
+		cw.WriteString("  ")
+		cw.Write(keys[i])
+		cw.WriteString(":\n")
+		for _, j := range byName[name] {
+			if placed != nil {
+				placed(j, cw.n)
+			}
+			cw.Write(entries[j].YAML)
 		}
 	}
-	bw.Write(tail)
+	cw.Write(tail)
 	return bw.Flush()
 }
 
@@ -290,7 +324,7 @@ func RenderYAML(w io.Writer, h Header, entries []Entry) error {
 // map keys, and each name as the emitter writes it as a key (quoted when
 // needed). Both come from marshalling a map of the names, which gives
 // "key:\n- index\n" per name.
-func yamlKeyOrder(byName map[string][]Entry) ([]string, [][]byte, error) {
+func yamlKeyOrder(byName map[string][]int) ([]string, [][]byte, error) {
 	names := make([]string, 0, len(byName))
 	probe := make(map[string][]int, len(byName))
 	for name := range byName {
@@ -336,6 +370,12 @@ func unrenderable(names []string) string {
 // any order: byte-for-byte json.MarshalIndent(file, "", "  ") of the sorted
 // File. Errors are as for RenderYAML.
 func RenderJSON(w io.Writer, h Header, entries []Entry) error {
+	return RenderJSONPlaced(w, h, entries, nil)
+}
+
+// RenderJSONPlaced is RenderJSON, telling placed (when not nil) where each
+// entry went.
+func RenderJSONPlaced(w io.Writer, h Header, entries []Entry, placed Placed) error {
 	head, err := json.MarshalIndent(struct {
 		APIVersion string    `json:"apiVersion"`
 		Generated  time.Time `json:"generated"`
@@ -363,37 +403,41 @@ func RenderJSON(w io.Writer, h Header, entries []Entry) error {
 	sort.Strings(names)
 
 	bw := bufio.NewWriter(w)
-	bw.Write(bytes.TrimSuffix(head, []byte("\n}")))
-	bw.WriteString(",\n  \"entries\": {")
+	cw := &countingWriter{w: bw}
+	cw.Write(bytes.TrimSuffix(head, []byte("\n}")))
+	cw.WriteString(",\n  \"entries\": {")
 	for i, name := range names {
 		key, err := json.Marshal(name)
 		if err != nil {
 			return fmt.Errorf("index: rendering chart name: %w", err)
 		}
 		if i > 0 {
-			bw.WriteString(",")
+			cw.WriteString(",")
 		}
-		bw.WriteString("\n    ")
-		bw.Write(key)
-		bw.WriteString(": [")
-		for j, e := range byName[name] {
-			if j > 0 {
-				bw.WriteString(",")
+		cw.WriteString("\n    ")
+		cw.Write(key)
+		cw.WriteString(": [")
+		for k, j := range byName[name] {
+			if k > 0 {
+				cw.WriteString(",")
 			}
-			bw.WriteString("\n" + jsonPrefix)
-			bw.Write(e.JSON)
+			cw.WriteString("\n" + jsonPrefix)
+			if placed != nil {
+				placed(j, cw.n)
+			}
+			cw.Write(entries[j].JSON)
 		}
-		bw.WriteString("\n    ]")
+		cw.WriteString("\n    ]")
 	}
 	if len(names) > 0 {
-		bw.WriteString("\n  ")
+		cw.WriteString("\n  ")
 	}
-	bw.WriteString("}")
+	cw.WriteString("}")
 	if string(tail) == "{}" {
-		bw.WriteString("\n}")
+		cw.WriteString("\n}")
 	} else {
-		bw.WriteString(",")
-		bw.Write(tail[1:])
+		cw.WriteString(",")
+		cw.Write(tail[1:])
 	}
 	return bw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,17 +19,24 @@ import (
 )
 
 // handleIndex is GET|HEAD /<repo>/index.yaml (and chartd's index.json). The
-// bytes come from the generation cache; conditional and gzip requests are
-// answered without rendering anything.
+// bytes come from the generation cache, in memory or in their file;
+// conditional and gzip requests are answered without rendering anything.
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request, rt Route) {
+	s.serveIndex(w, r, rt, true)
+}
+
+// serveIndex answers with the tenant's index; retry says whether a
+// missing file (another process sharing the index directory pruned it)
+// may be answered by reading the tenant's renderings again.
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request, rt Route, retry bool) {
 	ri, err := s.index.get(r.Context(), rt.Repo)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	body, gz, tag, ctype := ri.yaml, ri.yamlGz, ri.etagYAML, "application/x-yaml"
+	form, tag, ctype := formYAML, ri.etagYAML, "application/x-yaml"
 	if rt.Kind == KindIndexJSON || s.cfg.JSONIndex || prefersJSON(r) {
-		body, gz, tag, ctype = ri.json, ri.jsonGz, ri.etagJSON, "application/json"
+		form, tag, ctype = formJSON, ri.etagJSON, "application/json"
 	}
 	h := w.Header()
 	h.Set("Content-Type", ctype)
@@ -36,7 +44,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request, rt Route) {
 	h.Set("Last-Modified", ri.modified.Format(http.TimeFormat))
 	h.Set("Cache-Control", "no-cache")
 	if acceptsGzip(r) {
-		body, tag = gz, strings.TrimSuffix(tag, `"`)+`-gzip"`
+		form, tag = form+1, strings.TrimSuffix(tag, `"`)+`-gzip"`
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("ETag", tag)
@@ -44,11 +52,30 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request, rt Route) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+	doc := ri.docs[form]
+	if doc.mem != nil || r.Method == http.MethodHead {
+		h.Set("Content-Length", strconv.FormatInt(doc.size, 10))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(doc.mem)
+		}
+		return
 	}
+	f, err := os.Open(doc.path)
+	if err != nil {
+		s.index.drop(rt.Repo)
+		if retry {
+			s.serveIndex(w, r, rt, false)
+			return
+		}
+		s.writeError(w, r, fmt.Errorf("%w: %w", errIndexDir, err))
+		return
+	}
+	defer f.Close()
+	h.Set("Content-Length", strconv.FormatInt(doc.size, 10))
+	w.WriteHeader(http.StatusOK)
+	// A file (within a limit) is what the connection's sendfile takes.
+	_, _ = io.CopyN(w, f, doc.size)
 }
 
 func prefersJSON(r *http.Request) bool {

@@ -129,6 +129,9 @@ type Config struct {
 	// IndexCacheSize is the byte budget of rendered indexes kept in memory,
 	// over all tenants; the least recently used are dropped first.
 	IndexCacheSize int64 `json:"indexCacheSize"`
+	// IndexDir keeps the rendered indexes on disk, so a restart renders
+	// nothing ("": see Config.indexDir).
+	IndexDir string `json:"indexDir"`
 }
 
 // DefaultConfig returns ChartMuseum's defaults plus chartd's own.

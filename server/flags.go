@@ -86,6 +86,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.Var((*seconds)(&c.ReadTimeout), "read-timeout", "longest time to read a request, body included (seconds, or a duration such as 90s; 0: no limit)")
 	fs.Var((*seconds)(&c.WriteTimeout), "write-timeout", "longest time to write a response (seconds, or a duration such as 5m; 0: no limit)")
 	fs.Int64Var(&c.IndexCacheSize, "index-cache-size", c.IndexCacheSize, "bytes of rendered indexes kept in memory, over all tenants")
+	s(&c.IndexDir, "index-dir", "directory for rendered indexes, kept across restarts (default: <data-dir>/index with the embedded database, else <data-dir>/index when --data-dir is given, else a directory under the system's temporary directory)")
 
 	// ChartMuseum flags whose job chartd does differently. They are accepted
 	// so existing deployments start unchanged, and have no effect: the index
@@ -106,7 +107,7 @@ func chartdOwn(name string) bool {
 	switch name {
 	case "data-dir", "database-url", "storage-url", "allow-force-overwrite", "signature-policy", "keyring", "signing-key",
 		"signing-passphrase-file", "token-secret-file", "token-ttl", "gc-interval", "gc-grace", "upload-ttl", "import-on-start",
-		"index-cache-size", "shutdown-timeout", "metrics-listen":
+		"index-cache-size", "index-dir", "shutdown-timeout", "metrics-listen":
 		return true
 	}
 	return false

@@ -10,13 +10,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
-	"github.com/opencontainers/go-digest"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chartd/chartd/chart"
@@ -24,27 +26,32 @@ import (
 	"github.com/chartd/chartd/storage"
 )
 
-// indexCache keeps, per tenant, the rendered index bytes (YAML, JSON and
-// their gzip forms) under the tenant's generation. A GET costs one cheap
-// generation read; a rebuild happens once per generation and re-renders only
-// the versions it has not rendered before, so index work never grows with
-// the number of uploads between two GETs, and start-up does no index work.
+// indexCache keeps, per tenant, the rendered index documents (YAML, JSON
+// and their gzip forms) under the tenant's generation. A GET costs one
+// cheap generation read; a rebuild happens once per generation and renders
+// only the versions it has not rendered before, so index work never grows
+// with the number of uploads between two GETs.
 //
-// The cache's memory is bounded by one byte budget over all tenants
-// (--index-cache-size): tenants are dropped least recently used first, and
-// a tenant whose rendering alone exceeds the budget is served but not
-// kept, so one tenant's huge index costs that tenant rebuilds, not the
-// process its memory.
+// Every rendering is written to the index directory (indexfiles.go), and a
+// rebuild reuses the previous rendering's bytes from its files, so a
+// restart renders nothing and memory does not hold a large tenant's
+// versions. Small renderings are also kept in memory, within one byte
+// budget over all tenants (--index-cache-size): tenants are dropped least
+// recently used first, and read back from their files on their next GET.
 type indexCache struct {
 	s  *Server
 	mu sync.Mutex
+	// root is the index directory; dir, once known, is root/<render key>.
+	root, dir string
 	// tenants holds only tenants that exist in the database, so GETs of
 	// made-up tenant paths cannot grow it.
 	tenants map[string]*tenantIndex
-	// lru orders the tenants whose rendering is kept, most recently used
-	// first; used is what they are charged, at most budget.
+	// lru orders the kept tenants, most recently used first; used is what
+	// they are charged, at most budget.
 	lru          *list.List
 	used, budget int64
+	// empty is the index of a tenant that does not exist (yet).
+	empty atomic.Pointer[renderedIndex]
 	// localWrites, when set, counts this process's index-changing writes
 	// and this process is the database's only writer (embedded SQLite):
 	// a cached index built at the current count is current. Another process
@@ -62,13 +69,8 @@ type tenantIndex struct {
 	repo    string
 	mu      sync.Mutex // one rebuild at a time per tenant
 	current atomic.Pointer[renderedIndex]
-	frags   map[fragKey]index.Entry // guarded by mu
-	// spill is the last rendering too large to keep (guarded by mu): the
-	// requests that waited for its rebuild are served it, and it is gone
-	// once the last response using it is done.
-	spill weak.Pointer[renderedIndex]
-	// Guarded by indexCache.mu: the tenant's place in the LRU (nil when
-	// nothing of it is kept) and the bytes it is charged.
+	// Guarded by indexCache.mu: the tenant's place in the LRU and the
+	// bytes it is charged.
 	elem *list.Element
 	size int64
 }
@@ -77,22 +79,26 @@ type tenantIndex struct {
 // bytes changes the key.
 type fragKey struct {
 	name, version string
-	digest        digest.Digest
+	digest        string
 	created       int64
+}
+
+func rowKey(cv *storage.ChartVersion) fragKey {
+	return fragKey{cv.Name, cv.Version, cv.Digest.String(), cv.Created.UnixNano()}
 }
 
 // renderedIndex is one generation of a tenant's index, in every encoding.
 type renderedIndex struct {
-	gen                        int64
-	writes                     int64     // localWrites when last proven current
-	checked                    time.Time // when gen was last read from the database
-	yaml, yamlGz, json, jsonGz []byte
-	etagYAML, etagJSON         string
-	modified                   time.Time
+	gen                int64
+	writes             int64     // localWrites when last proven current
+	checked            time.Time // when gen was last read from the database
+	docs               [4]indexDoc
+	etagYAML, etagJSON string
+	modified           time.Time
 }
 
 func newIndexCache(s *Server) *indexCache {
-	c := &indexCache{s: s, tenants: map[string]*tenantIndex{}, lru: list.New(),
+	c := &indexCache{s: s, root: s.cfg.indexDir(), tenants: map[string]*tenantIndex{}, lru: list.New(),
 		budget: s.cfg.IndexCacheSize, trust: localTrust}
 	s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "chartd_index_cache_bytes", Help: "Bytes of rendered indexes kept in memory.",
@@ -104,13 +110,44 @@ func newIndexCache(s *Server) *indexCache {
 	return c
 }
 
+// directory returns root/<render key>, made on first use: the key needs
+// the database's identity, which needs a context.
+func (c *indexCache) directory(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	dir := c.dir
+	c.mu.Unlock()
+	if dir != "" {
+		return dir, nil
+	}
+	var dbID string
+	if d, ok := c.s.meta.(interface {
+		DatabaseID(context.Context) (string, error)
+	}); ok {
+		id, err := d.DatabaseID(ctx)
+		if err != nil {
+			return "", fmt.Errorf("index directory: %w", err)
+		}
+		dbID = id
+	}
+	key := renderKey(dbID, c.s.cfg.ChartURL, c.s.cfg.ContextPath, c.s.policy.publicKeys())
+	dir = filepath.Join(c.root, key)
+	if err := ensureDir(dir); err != nil {
+		return "", err
+	}
+	pruneRenderKeys(c.root, key)
+	c.mu.Lock()
+	c.dir = dir
+	c.mu.Unlock()
+	return dir, nil
+}
+
 // lookup returns the tenant's entry, marking it recently used.
 func (c *indexCache) lookup(repo string, create bool) *tenantIndex {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ti := c.tenants[repo]
 	if ti == nil && create {
-		ti = &tenantIndex{repo: repo, frags: map[fragKey]index.Entry{}}
+		ti = &tenantIndex{repo: repo}
 		c.tenants[repo] = ti
 	}
 	if ti != nil && ti.elem != nil {
@@ -119,25 +156,16 @@ func (c *indexCache) lookup(repo string, create bool) *tenantIndex {
 	return ti
 }
 
-// keep charges a fresh rendering and its fragments to the budget and
-// makes it the tenant's current one, dropping least recently used tenants
-// to make room; a rendering larger than the whole budget is not kept.
-// The caller holds ti.mu.
-func (c *indexCache) keep(ti *tenantIndex, ri *renderedIndex, frags map[fragKey]index.Entry) {
-	size := ri.size() + fragsSize(frags)
+// keep makes a rendering the tenant's current one and charges its
+// in-memory bytes to the budget, dropping least recently used tenants to
+// make room. The caller holds ti.mu.
+func (c *indexCache) keep(ti *tenantIndex, ri *renderedIndex) {
+	size := ri.size()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tenants[ti.repo] != ti {
 		return // dropped while it was rebuilt: this request is served, nothing kept
 	}
-	if size > c.budget {
-		c.forget(ti)
-		ti.current.Store(nil)
-		ti.frags = map[fragKey]index.Entry{}
-		ti.spill = weak.Make(ri)
-		return
-	}
-	ti.frags = frags
 	ti.current.Store(ri)
 	c.used += size - ti.size
 	ti.size = size
@@ -146,12 +174,23 @@ func (c *indexCache) keep(ti *tenantIndex, ri *renderedIndex, frags map[fragKey]
 	} else {
 		c.lru.MoveToFront(ti.elem)
 	}
-	for c.used > c.budget {
+	for c.used > c.budget && c.lru.Len() > 0 {
 		victim := c.lru.Back().Value.(*tenantIndex)
 		c.forget(victim)
-		// Out of the map: its next GET starts a fresh entry. Requests
-		// holding the old one finish with it.
+		// Out of the map: its next GET starts a fresh entry, read from
+		// its files. Requests holding the old one finish with it.
 		delete(c.tenants, victim.repo)
+	}
+}
+
+// drop forgets the tenant's rendering, so its next GET reads its files
+// again (one of them was found missing).
+func (c *indexCache) drop(repo string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ti := c.tenants[repo]; ti != nil {
+		c.forget(ti)
+		delete(c.tenants, repo)
 	}
 }
 
@@ -172,15 +211,9 @@ const tenantOverhead = 512
 // size is what a rendering keeps in memory: the capacity of its slices,
 // not only their length.
 func (ri *renderedIndex) size() int64 {
-	return int64(cap(ri.yaml)+cap(ri.yamlGz)+cap(ri.json)+cap(ri.jsonGz)+len(ri.etagYAML)+len(ri.etagJSON)) + tenantOverhead
-}
-
-// fragsSize is what the rendered fragments keep in memory: their bytes,
-// their keys' strings and a map slot each.
-func fragsSize(frags map[fragKey]index.Entry) int64 {
-	var n int64
-	for k, e := range frags {
-		n += int64(cap(e.YAML)+cap(e.JSON)+len(e.Name)+len(e.Version)+len(k.name)+len(k.version)+len(k.digest)) + 96
+	n := int64(len(ri.etagYAML)+len(ri.etagJSON)) + tenantOverhead
+	for _, d := range ri.docs {
+		n += int64(cap(d.mem))
 	}
 	return n
 }
@@ -206,7 +239,7 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 	}
 	if gen == 0 {
 		// No tenant yet: an empty index, stable across requests.
-		return c.render(0, nil, c.s.started)
+		return c.emptyIndex()
 	}
 	ti := c.lookup(repo, true)
 	if cur := ti.current.Load(); cur != nil && cur.gen == gen {
@@ -227,58 +260,87 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 		c.s.metrics.ops.indexHits.Inc()
 		return cur, nil
 	}
-	if sp := ti.spill.Value(); sp != nil && sp.gen == gen {
-		c.s.metrics.ops.indexHits.Inc()
-		return sp, nil
+	dir, err := c.directory(ctx)
+	if err != nil {
+		return nil, err
 	}
+	tdir := c.tenantDir(dir, repo)
 	// The rows read below may be newer than gen if a write lands in
 	// between; they are then labelled with the older gen and rebuilt once
 	// more on the next GET. The index is never older than the generation
 	// read at the start, which is what read-your-writes needs.
-	c.s.metrics.ops.indexMisses.Inc()
-	ri, frags, err := c.rebuild(ctx, repo, gen, ti)
+	m, ok := loadMeta(tdir, gen)
+	if ok {
+		c.s.metrics.ops.indexHits.Inc()
+	} else {
+		c.s.metrics.ops.indexMisses.Inc()
+		if m, err = c.rebuild(ctx, repo, gen, tdir); err != nil {
+			return nil, err
+		}
+	}
+	ri, err := c.fromMeta(tdir, m)
 	if err != nil {
 		return nil, err
 	}
 	ri.writes, ri.checked = writes, checked
-	c.keep(ti, ri, frags)
+	c.keep(ti, ri)
 	return ri, nil
 }
 
-// rebuild renders the tenant's index at gen, reusing ti's fragments, and
-// returns it with the fragments it used. The caller holds ti.mu.
-func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *tenantIndex) (*renderedIndex, map[fragKey]index.Entry, error) {
+// fromMeta describes the rendering m in dir, reading its documents into
+// memory when they are small enough (and checking the identity forms'
+// hashes on the way: a file is never trusted blind into memory).
+func (c *indexCache) fromMeta(dir string, m indexMeta) (*renderedIndex, error) {
+	ri := &renderedIndex{gen: m.Gen, etagYAML: m.ETagYAML, etagJSON: m.ETagJSON, modified: m.Modified}
+	var total int64
+	for i, ext := range indexForms {
+		ri.docs[i] = indexDoc{path: m.file(dir, ext), size: m.Sizes[i]}
+		total += m.Sizes[i]
+	}
+	if total > memIndexLimit || total > c.budget/4 {
+		return ri, nil
+	}
+	for i := range ri.docs {
+		b, err := os.ReadFile(ri.docs[i].path)
+		if err != nil || int64(len(b)) != ri.docs[i].size {
+			return nil, fmt.Errorf("%w: reading %s: size %d, want %d: %v", errIndexDir, ri.docs[i].path, len(b), ri.docs[i].size, err)
+		}
+		ri.docs[i].mem = b
+	}
+	if etag(ri.docs[formYAML].mem) != m.ETagYAML || etag(ri.docs[formJSON].mem) != m.ETagJSON {
+		return nil, fmt.Errorf("%w: %s-%s does not match its hash", errIndexDir, strconv.FormatInt(m.Gen, 10), m.Writer)
+	}
+	return ri, nil
+}
+
+// rebuild renders the tenant's index at gen into dir, reusing the bytes of
+// the newest older rendering there, and returns its description.
+func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, dir string) (indexMeta, error) {
+	var rows []storage.ChartVersion
 	t, err := c.s.meta.Tenant(ctx, repo)
-	if errors.Is(err, storage.ErrNotFound) {
-		ri, err := c.render(gen, nil, time.Now())
-		return ri, nil, err
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, err := c.s.meta.ChartVersions(ctx, t.ID, "")
-	if err != nil {
-		return nil, nil, fmt.Errorf("index rows: %w", err)
-	}
-	keys := make([]fragKey, len(rows))
-	entries := make([]index.Entry, len(rows))
-	errs := make([]error, len(rows))
-	var missing []int
-	for i := range rows {
-		cv := &rows[i]
-		keys[i] = fragKey{cv.Name, cv.Version, cv.Digest, cv.Created.UnixNano()}
-		if f, ok := ti.frags[keys[i]]; ok {
-			entries[i] = f
-		} else {
-			missing = append(missing, i)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return indexMeta{}, err
+	default:
+		if rows, err = c.s.meta.ChartVersions(ctx, t.ID, ""); err != nil {
+			return indexMeta{}, fmt.Errorf("index rows: %w", err)
 		}
 	}
-	// Rendering is CPU-bound and per-entry independent; on a cold start
+	if err := ensureDir(dir); err != nil {
+		return indexMeta{}, err
+	}
+	entries := make([]index.Entry, len(rows))
+	errs := make([]error, len(rows))
+	missing := c.reuse(ctx, dir, gen, rows, entries)
+	defer missing.release()
+	// Rendering is CPU-bound and per-entry independent; on a first start
 	// every entry is missing, so spread them over the cores, in batches
 	// (index.NewEntries renders a batch at a fraction of the cost of its
 	// versions one by one).
 	const batch = 64
-	batches := (len(missing) + batch - 1) / batch
+	todo := missing.rows
+	batches := (len(todo) + batch - 1) / batch
 	workers := min(runtime.GOMAXPROCS(0), batches)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -286,13 +348,13 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *te
 		go func(w int) {
 			defer wg.Done()
 			for b := w; b < batches; b += workers {
-				c.fragments(repo, rows, missing[b*batch:min((b+1)*batch, len(missing))], entries, errs)
+				c.fragments(repo, rows, todo[b*batch:min((b+1)*batch, len(todo))], entries, errs)
 			}
 		}(w)
 	}
 	wg.Wait()
-	frags := make(map[fragKey]index.Entry, len(rows))
 	listed := make([]index.Entry, 0, len(rows))
+	keys := make([]fragKey, 0, len(rows))
 	for i := range rows {
 		if errs[i] != nil {
 			// One bad row must not take the whole index down.
@@ -300,12 +362,60 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, ti *te
 				"chart", rows[i].Name, "version", rows[i].Version, "err", errs[i])
 			continue
 		}
-		frags[keys[i]] = entries[i]
 		listed = append(listed, entries[i])
+		keys = append(keys, rowKey(&rows[i]))
 	}
-	// The caller keeps frags, which drops the fragments of deleted versions.
-	ri, err := c.render(gen, listed, time.Now())
-	return ri, frags, err
+	m, err := c.write(dir, gen, listed, keys, time.Now())
+	if err != nil {
+		return indexMeta{}, err
+	}
+	pruneTenantDir(dir, m)
+	return m, nil
+}
+
+// reused is what a rebuild took from an older rendering: the rows it
+// still has to render, and the mappings to release once written.
+type reused struct {
+	rows    []int
+	release func()
+}
+
+// reuse fills entries[i] from the newest older rendering in dir for every
+// row it holds unchanged, and returns the rows left to render.
+func (c *indexCache) reuse(ctx context.Context, dir string, gen int64, rows []storage.ChartVersion, entries []index.Entry) reused {
+	all := reused{rows: make([]int, len(rows)), release: func() {}}
+	for i := range all.rows {
+		all.rows[i] = i
+	}
+	prev, ok := newestBefore(dir, gen)
+	if !ok || len(rows) == 0 {
+		return all
+	}
+	spans, err := readSpans(prev.file(dir, "spans"))
+	if err != nil {
+		c.s.log.WarnContext(ctx, "index: cannot reuse the previous rendering", "err", err)
+		return all
+	}
+	y, unmapY, err := mapFile(prev.file(dir, "yaml"))
+	if err != nil {
+		return all
+	}
+	j, unmapJ, err := mapFile(prev.file(dir, "json"))
+	if err != nil {
+		unmapY()
+		return all
+	}
+	out := reused{release: func() { unmapY(); unmapJ() }}
+	for i := range rows {
+		if s, ok := spans[rowKey(&rows[i])]; ok {
+			if e, ok := spanEntry(s, y, j); ok {
+				entries[i] = e
+				continue
+			}
+		}
+		out.rows = append(out.rows, i)
+	}
+	return out
 }
 
 // fragments renders the index entries of rows[i] for i in which, in both
@@ -327,9 +437,8 @@ func (c *indexCache) fragments(repo string, rows []storage.ChartVersion, which [
 	}
 }
 
-// render assembles the full documents from fragments; index orders them
-// (names sorted, versions newest first, as Helm's SortEntries).
-func (c *indexCache) render(gen int64, entries []index.Entry, generated time.Time) (*renderedIndex, error) {
+// header is the index's header as this server writes it.
+func (c *indexCache) header(generated time.Time) index.Header {
 	hdr := index.Header{
 		APIVersion: "v1",
 		Generated:  generated.UTC(),
@@ -338,58 +447,113 @@ func (c *indexCache) render(gen int64, entries []index.Entry, generated time.Tim
 	if c.s.cfg.ContextPath != "" {
 		hdr.ServerInfo = map[string]interface{}{"contextPath": c.s.cfg.ContextPath}
 	}
-	// Sized up front, so the kept documents do not carry a growing
-	// buffer's spare capacity (up to as much again).
-	var yb, jb bytes.Buffer
-	yn, jn := 1024, 1024
-	for _, e := range entries {
-		yn += len(e.YAML) + len(e.Name) + 8
-		jn += len(e.JSON) + len(e.Name) + 16
+	return hdr
+}
+
+// write renders entries (with their keys) into dir as generation gen: the
+// four documents, where each version went, and last the description that
+// makes them a rendering. The two encodings are independent and each is
+// assembled, compressed and hashed on one core, side by side.
+func (c *indexCache) write(dir string, gen int64, entries []index.Entry, keys []fragKey, generated time.Time) (indexMeta, error) {
+	hdr := c.header(generated)
+	m := indexMeta{Gen: gen, Modified: generated, Writer: newWriterID(), Entries: len(entries)}
+	base := filepath.Join(dir, fmt.Sprintf("%d-%s", gen, m.Writer))
+	spans := make([]span, len(entries))
+	for i, k := range keys {
+		spans[i] = span{Name: k.name, Version: k.version, Digest: k.digest, Created: k.created}
 	}
-	// The two encodings are independent and each is assembled, compressed
-	// and hashed on one core: side by side, a cold start's first GET
-	// waits for the slower one only.
-	ri := &renderedIndex{gen: gen, modified: generated}
+	yw, err := newDocWriter(dir)
+	if err != nil {
+		return m, fmt.Errorf("%w: %w", errIndexDir, err)
+	}
+	jw, err := newDocWriter(dir)
+	if err != nil {
+		yw.abort()
+		return m, fmt.Errorf("%w: %w", errIndexDir, err)
+	}
 	var jerr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		jb.Grow(jn)
-		if jerr = index.RenderJSON(&jb, hdr, entries); jerr == nil {
-			ri.json = jb.Bytes()
-			ri.jsonGz, ri.etagJSON = gzipBytes(ri.json), etag(ri.json)
+		jerr = index.RenderJSONPlaced(jw.w, hdr, entries, func(i int, off int64) {
+			spans[i].JSON = [2]int64{off, int64(len(entries[i].JSON))}
+		})
+		if jerr == nil {
+			m.Sizes[formJSON], m.Sizes[formJSONGz], m.ETagJSON, jerr = jw.finish(base + ".json")
+		} else {
+			jw.abort()
 		}
 	}()
-	yb.Grow(yn)
-	yerr := index.RenderYAML(&yb, hdr, entries)
+	yerr := index.RenderYAMLPlaced(yw.w, hdr, entries, func(i int, off int64) {
+		spans[i].YAML = [2]int64{off, int64(len(entries[i].YAML))}
+	})
 	if yerr == nil {
-		ri.yaml = yb.Bytes()
-		ri.yamlGz, ri.etagYAML = gzipBytes(ri.yaml), etag(ri.yaml)
+		m.Sizes[formYAML], m.Sizes[formYAMLGz], m.ETagYAML, yerr = yw.finish(base + ".yaml")
+	} else {
+		yw.abort()
 	}
 	wg.Wait()
-	if yerr != nil {
-		return nil, yerr
+	if err := errors.Join(yerr, jerr); err != nil {
+		return m, err
 	}
-	if jerr != nil {
-		return nil, jerr
+	err = writeFileAtomic(base+".spans", func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for i := range spans {
+			if err := enc.Encode(&spans[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		var b []byte
+		b, _ = json.Marshal(m)
+		err = writeFileAtomic(base+".meta", func(w io.Writer) error { _, err := w.Write(b); return err })
 	}
+	if err != nil {
+		return m, fmt.Errorf("%w: %w", errIndexDir, err)
+	}
+	return m, nil
+}
+
+// emptyIndex is the index of a tenant with nothing in it, made once, in
+// memory only.
+func (c *indexCache) emptyIndex() (*renderedIndex, error) {
+	if ri := c.empty.Load(); ri != nil {
+		return ri, nil
+	}
+	hdr := c.header(c.s.started)
+	var yb, jb bytes.Buffer
+	if err := index.RenderYAML(&yb, hdr, nil); err != nil {
+		return nil, err
+	}
+	if err := index.RenderJSON(&jb, hdr, nil); err != nil {
+		return nil, err
+	}
+	ri := &renderedIndex{modified: c.s.started, etagYAML: etag(yb.Bytes()), etagJSON: etag(jb.Bytes())}
+	for i, b := range [4][]byte{yb.Bytes(), gzipBytes(yb.Bytes()), jb.Bytes(), gzipBytes(jb.Bytes())} {
+		ri.docs[i] = indexDoc{size: int64(len(b)), mem: b}
+	}
+	c.empty.Store(ri)
 	return ri, nil
 }
 
 func gzipBytes(b []byte) []byte {
 	var buf bytes.Buffer
-	// BestSpeed: the index is rebuilt once per generation but a slow level
-	// would put tens of milliseconds on the first GET after every upload.
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	_, _ = zw.Write(b)
 	_ = zw.Close()
-	// The result is kept: without the buffer's spare capacity.
 	return bytes.Clone(buf.Bytes())
 }
 
 func etag(b []byte) string {
 	sum := sha256.Sum256(b)
+	return etagOf(sum[:])
+}
+
+// etagOf is the ETag of a document whose SHA-256 is sum.
+func etagOf(sum []byte) string {
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 

@@ -28,7 +28,7 @@ func (c *indexCache) kept(t *testing.T) ([]string, int64) {
 		cur := ti.current.Load()
 		if cur == nil {
 			t.Errorf("tenant %q is in the LRU with nothing kept", ti.repo)
-		} else if want := cur.size() + fragsSize(ti.frags); ti.size != want {
+		} else if want := cur.size(); ti.size != want {
 			t.Errorf("tenant %q charged %d for %d bytes", ti.repo, ti.size, want)
 		}
 		ti.mu.Unlock()
@@ -99,7 +99,9 @@ func TestIndexCacheEvictsLeastRecentlyUsed(t *testing.T) {
 			t.Errorf("step %d: used %d, want about %d", i, used, 2*one)
 		}
 	}
-	// A new version re-renders tc: its charge follows its new size.
+	// A new version re-renders tc: its charge follows its new size (with
+	// room for it to stay in memory).
+	c.setBudget(10 * one)
 	if r := ts.upload(t, "/api/tc/charts", charttest.Chart("app", "1.1.0", nil)); r.status != 201 {
 		t.Fatalf("upload: %d", r.status)
 	}
@@ -112,9 +114,9 @@ func TestIndexCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
-// A rendering larger than the whole budget is served every time but never
-// kept, and it evicts nobody: one tenant's huge index cannot push the
-// others out, nor grow the process.
+// A rendering too large for the budget is served from its files and kept
+// in memory only as its description: one tenant's huge index cannot push
+// the others out, nor grow the process.
 func TestIndexCacheBudget(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.Depth = 1 })
 	if r := ts.upload(t, "/api/small/charts", charttest.Chart("app", "1.0.0", nil)); r.status != 201 {
@@ -132,8 +134,17 @@ func TestIndexCacheBudget(t *testing.T) {
 	c.setBudget(4 * small) // room for small, not for 30 fat versions
 	for range 3 {
 		getIndex(t, ts, "huge", 30)
-		if got, used := c.kept(t); !cmp.Equal(got, []string{"small"}) || used != small {
-			t.Fatalf("after GET huge: kept %v, %d bytes; want only small's %d", got, used, small)
+		got, used := c.kept(t)
+		if !cmp.Equal(got, []string{"huge", "small"}) || used > small+2*tenantOverhead {
+			t.Fatalf("after GET huge: kept %v, %d bytes; want huge's description beside small's %d", got, used, small)
+		}
+		c.mu.Lock()
+		huge := c.tenants["huge"].current.Load()
+		c.mu.Unlock()
+		for i, d := range huge.docs {
+			if d.mem != nil || d.path == "" {
+				t.Errorf("huge %s: in memory %d bytes, file %q; want only its file", indexForms[i], len(d.mem), d.path)
+			}
 		}
 	}
 	getIndex(t, ts, "small", 1)

@@ -201,13 +201,15 @@ func TestLoginGuardShare(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.advance(100 * time.Millisecond) // the check's length
+	// Timed from the release, where the hold starts: from any later point
+	// a loaded machine would see less than the hold left.
+	start := time.Now()
 	release()
 	var limited *rateLimitError
 	if _, err := g.acquire(context.Background()); !errors.As(err, &limited) {
 		t.Fatalf("the slot is free right after a check: %v", err)
 	}
 	g.wait = time.Minute
-	start := time.Now()
 	again, err := g.acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)

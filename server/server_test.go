@@ -44,7 +44,13 @@ func newTestServer(t *testing.T, mutate func(*Config)) *testServer {
 // newTestServerLog is newTestServer with the server logging to log.
 func newTestServerLog(t *testing.T, mutate func(*Config), log *slog.Logger) *testServer {
 	t.Helper()
-	dir := t.TempDir()
+	return newTestServerIn(t, t.TempDir(), mutate, log)
+}
+
+// newTestServerIn is a test server over the data directory dir, which may
+// hold an earlier server's data: a restart.
+func newTestServerIn(t *testing.T, dir string, mutate func(*Config), log *slog.Logger) *testServer {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.DataDir = dir
 	cfg.GCInterval = 0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -56,6 +57,24 @@ func (c *Config) dataDir() string {
 	return defaultDataDir
 }
 
+// indexDir is where rendered indexes are kept: --index-dir; else beside
+// the embedded database; else under --data-dir when given; else, for a
+// replica on a shared database with no directory of its own, under the
+// system's temporary directory (where a container's writable scratch
+// volume usually is). Renderings are named per writer, so replicas that
+// share one directory do not mix their files.
+func (c *Config) indexDir() string {
+	switch {
+	case c.IndexDir != "":
+		return c.IndexDir
+	case !isPostgres(c.DatabaseDSN()):
+		return filepath.Join(c.databaseDir(), "index")
+	case c.DataDir != "":
+		return filepath.Join(c.DataDir, "index")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("chartd-index-%d", os.Getuid()))
+}
+
 // databaseDir is where the embedded database lives: --data-dir when given;
 // else inside a store of local files (its _chartd/db), so the store carries
 // its metadata wherever it is started from; else ./data.
@@ -100,11 +119,19 @@ type Stores struct {
 	wg     sync.WaitGroup
 	// Recovered reports what a fresh database got back from the journal.
 	Recovered *sqldb.RestoreStats
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Close flushes the journal, releases the lease and the lock, and closes
-// both stores.
+// both stores. Calls after the first return its result.
 func (st *Stores) Close() error {
+	st.closeOnce.Do(func() { st.closeErr = st.close() })
+	return st.closeErr
+}
+
+func (st *Stores) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error

@@ -1,0 +1,373 @@
+package server
+
+import (
+	"bufio"
+	"compress/gzip"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chartd/chartd/index"
+)
+
+// Rendered indexes are kept on disk, in the index directory (--index-dir),
+// so that a restart renders nothing: the first GET after a start reads a
+// small description of the tenant's current documents and serves their
+// files. Memory holds only indexes small enough to be worth it (see
+// memIndexLimit); a large tenant's documents are served from their files
+// (sendfile), so memory does not grow with the number of versions.
+//
+// The directory is a cache: deleting it costs one rendering per tenant.
+// Its layout:
+//
+//	<dir>/<render key>/<tenant>/<gen>-<writer>.yaml     index.yaml
+//	                            <gen>-<writer>.yaml.gz  its gzip form
+//	                            <gen>-<writer>.json     index.json
+//	                            <gen>-<writer>.json.gz
+//	                            <gen>-<writer>.spans    where each version's bytes are, for reuse
+//	                            <gen>-<writer>.meta     the description above, written last
+//
+// The render key is a hash of everything but the versions that shapes the
+// bytes (the renderer, the YAML library's version, the server's URLs and
+// keys, and the database's identity, since generations are counted per
+// database); <tenant> is a hash of the tenant's path, and <gen> the
+// tenant's generation. <writer> is random per rendering, so processes
+// sharing a directory never mix one's document with another's
+// description; each file is written under a temporary name and renamed.
+//
+// Generations count up from the database's own identity, so a database
+// restored from a backup, which reuses generation numbers, must be given
+// an empty index directory (the deployment guide says so).
+
+// indexFormat is bumped whenever the rendering changes in a way the render
+// key does not see, so that kept documents are rendered again.
+const indexFormat = 1
+
+// memIndexLimit is the largest tenant rendering (all four documents) kept
+// in memory; larger ones are served from their files. Below it, a GET
+// costs no system call to open a file; above it, the bytes dwarf that.
+const memIndexLimit = 4 << 20
+
+// indexForms are the four documents of one rendering, in the order of
+// renderedIndex.docs.
+var indexForms = [4]string{"yaml", "yaml.gz", "json", "json.gz"}
+
+const (
+	formYAML = iota
+	formYAMLGz
+	formJSON
+	formJSONGz
+)
+
+// indexDoc is one document of a rendering: in memory, or in its file.
+type indexDoc struct {
+	path string // the file that holds it ("" for an index made in memory only)
+	size int64
+	mem  []byte // its bytes, when kept in memory
+}
+
+// indexMeta is the .meta file.
+type indexMeta struct {
+	Gen      int64     `json:"gen"`
+	Modified time.Time `json:"modified"`
+	ETagYAML string    `json:"etagYAML"`
+	ETagJSON string    `json:"etagJSON"`
+	Writer   string    `json:"writer"`
+	Sizes    [4]int64  `json:"sizes"`
+	Entries  int       `json:"entries"`
+}
+
+// span is where one version's bytes are in a rendering's files; a line
+// of the .spans file.
+type span struct {
+	Name    string   `json:"n"`
+	Version string   `json:"v"`
+	Digest  string   `json:"d"`
+	Created int64    `json:"c"`
+	YAML    [2]int64 `json:"y"` // offset, length
+	JSON    [2]int64 `json:"j"`
+}
+
+func (s span) key() fragKey {
+	return fragKey{name: s.Name, version: s.Version, digest: s.Digest, created: s.Created}
+}
+
+// renderKey names what, besides the versions, decides the bytes of a
+// rendering. Public keys and URLs come from the configuration; the YAML
+// library's version from the build.
+func renderKey(dbID, chartURL, contextPath string, publicKeys []string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "format %d\ndb %q\nchart-url %q\ncontext-path %q\n", indexFormat, dbID, chartURL, contextPath)
+	for _, k := range publicKeys {
+		fmt.Fprintf(h, "key %q\n", k)
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if strings.Contains(m.Path, "yaml") {
+				fmt.Fprintf(h, "dep %s %s\n", m.Path, m.Version)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// tenantDir is the directory of repo's renderings under dir.
+func (c *indexCache) tenantDir(dir, repo string) string {
+	sum := sha256.Sum256([]byte(repo))
+	return filepath.Join(dir, hex.EncodeToString(sum[:12]))
+}
+
+// loadMeta finds a complete rendering of gen in dir: its description,
+// with every file present at the size it gives. ok is false when there is
+// none.
+func loadMeta(dir string, gen int64) (m indexMeta, ok bool) {
+	names, _ := filepath.Glob(filepath.Join(dir, strconv.FormatInt(gen, 10)+"-*.meta"))
+	for _, name := range names {
+		if m, err := readMeta(name); err == nil && m.Gen == gen && m.complete(dir) {
+			return m, true
+		}
+	}
+	return indexMeta{}, false
+}
+
+func readMeta(name string) (indexMeta, error) {
+	var m indexMeta
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return m, err
+	}
+	err = json.Unmarshal(b, &m)
+	return m, err
+}
+
+// complete reports whether every file of m is there, at its size: a
+// crash before the description was written leaves no description, and
+// a file cut short is not served.
+func (m indexMeta) complete(dir string) bool {
+	for i := range indexForms {
+		fi, err := os.Stat(m.file(dir, indexForms[i]))
+		if err != nil || fi.Size() != m.Sizes[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (m indexMeta) file(dir, ext string) string {
+	return filepath.Join(dir, fmt.Sprintf("%d-%s.%s", m.Gen, m.Writer, ext))
+}
+
+// newestBefore returns the description of the newest complete rendering
+// in dir older than gen (any writer's), whose versions a rebuild may reuse.
+func newestBefore(dir string, gen int64) (indexMeta, bool) {
+	names, _ := filepath.Glob(filepath.Join(dir, "*.meta"))
+	var best indexMeta
+	found := false
+	for _, name := range names {
+		m, err := readMeta(name)
+		if err != nil || m.Gen >= gen || (found && m.Gen <= best.Gen) || !m.complete(dir) {
+			continue
+		}
+		best, found = m, true
+	}
+	return best, found
+}
+
+// readSpans reads a rendering's .spans file.
+func readSpans(name string) (map[fragKey]span, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[fragKey]span{}
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<16))
+	for {
+		var s span
+		if err := dec.Decode(&s); errors.Is(err, io.EOF) {
+			return out, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("index spans %s: %w", name, err)
+		}
+		out[s.key()] = s
+	}
+}
+
+// docWriter writes one document to a temporary file in its directory,
+// hashing it and writing its gzip form beside it.
+type docWriter struct {
+	f, gzf *os.File
+	bw     *bufio.Writer
+	gzbw   *bufio.Writer
+	zw     *gzip.Writer
+	sum    hash.Hash
+	w      io.Writer
+}
+
+func newDocWriter(dir string) (*docWriter, error) {
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	gzf, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	d := &docWriter{f: f, gzf: gzf, bw: bufio.NewWriterSize(f, 1<<16), gzbw: bufio.NewWriterSize(gzf, 1<<16), sum: sha256.New()}
+	// BestSpeed: the index is rebuilt once per generation, and a slow
+	// level would put tens of milliseconds on the first GET after every
+	// upload of a large tenant.
+	d.zw, _ = gzip.NewWriterLevel(d.gzbw, gzip.BestSpeed)
+	d.w = io.MultiWriter(d.bw, d.sum, d.zw)
+	return d, nil
+}
+
+// finish flushes both files and renames them to base and base.gz. It
+// returns the two sizes and the document's ETag.
+//
+// Nothing is synced: the directory is a cache, a process crash loses
+// nothing the page cache holds, and what a machine crash can leave (files
+// cut short or empty) is caught by the sizes every load checks, and by
+// the hashes checked before a document is kept in memory.
+func (d *docWriter) finish(base string) (size, gzSize int64, tag string, err error) {
+	err = errors.Join(d.bw.Flush(), d.zw.Close(), d.gzbw.Flush())
+	if err == nil {
+		size, err = d.f.Seek(0, io.SeekCurrent)
+	}
+	if err == nil {
+		gzSize, err = d.gzf.Seek(0, io.SeekCurrent)
+	}
+	err = errors.Join(err, d.f.Close(), d.gzf.Close())
+	if err == nil {
+		err = os.Rename(d.f.Name(), base)
+	}
+	if err == nil {
+		err = os.Rename(d.gzf.Name(), base+".gz")
+	}
+	if err != nil {
+		d.abort()
+		return 0, 0, "", err
+	}
+	return size, gzSize, etagOf(d.sum.Sum(nil)), nil
+}
+
+// abort removes what is left of the temporary files.
+func (d *docWriter) abort() {
+	d.f.Close()
+	d.gzf.Close()
+	os.Remove(d.f.Name())
+	os.Remove(d.gzf.Name())
+}
+
+// writeFileAtomic writes name through a temporary file renamed into place,
+// so that a reader never sees it half written.
+func writeFileAtomic(name string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	err = errors.Join(err, f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// newWriterID names one rendering's files.
+func newWriterID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// staleTemp is how old a temporary file must be before a cleanup takes it
+// for a crashed writer's: a rendering in progress is far younger.
+const staleTemp = time.Hour
+
+// pruneTenantDir removes the renderings in dir older than keep's, the
+// other renderings of its generation (a damaged one, or another process's:
+// that process reads keep's on its next miss), and temporary files a crash
+// left. Open files stay readable until closed, so requests being served an
+// older rendering finish with it.
+func pruneTenantDir(dir string, keep indexMeta) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".tmp-") {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTemp {
+				os.Remove(filepath.Join(dir, name))
+			}
+			continue
+		}
+		g, rest, ok := strings.Cut(name, "-")
+		gen, err := strconv.ParseInt(g, 10, 64)
+		writer, _, _ := strings.Cut(rest, ".")
+		if ok && err == nil && (gen < keep.Gen || gen == keep.Gen && writer != keep.Writer) {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+}
+
+// pruneRenderKeys removes the directories of other render keys (an older
+// configuration or build) that nothing has written to for a day: a
+// replica of another version sharing the directory keeps its own.
+func pruneRenderKeys(root, keep string) {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !e.IsDir() || e.Name() == keep {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > 24*time.Hour {
+			os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
+}
+
+// errIndexDir wraps a failure to use the index directory.
+var errIndexDir = errors.New("index directory")
+
+// ensureDir makes dir, reporting a failure as errIndexDir.
+func ensureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %w", errIndexDir, err)
+	}
+	return nil
+}
+
+// spanEntry is the index entry of a previous rendering's span over its two
+// documents (mapped or read), if the span lies within them.
+func spanEntry(s span, y, j []byte) (index.Entry, bool) {
+	yo, yl, jo, jl := s.YAML[0], s.YAML[1], s.JSON[0], s.JSON[1]
+	if yo < 0 || yl <= 0 || yo+yl > int64(len(y)) || jo < 0 || jl <= 0 || jo+jl > int64(len(j)) {
+		return index.Entry{}, false
+	}
+	return index.Entry{Name: s.Name, Version: s.Version, YAML: y[yo : yo+yl : yo+yl], JSON: j[jo : jo+jl : jo+jl]}, true
+}
