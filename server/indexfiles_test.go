@@ -52,7 +52,9 @@ func fetchForms(t *testing.T, ts *testServer, repo string) map[string]resp {
 	return out
 }
 
-func misses(ts *testServer) float64 { return testutil.ToFloat64(ts.srv.index.s.metrics.ops.indexMisses) }
+func misses(ts *testServer) float64 {
+	return testutil.ToFloat64(ts.srv.index.s.metrics.ops.indexMisses)
+}
 
 // renderings lists the renderings kept for a tenant: the .meta files.
 func renderings(t *testing.T, ts *testServer, repo string) []string {
