@@ -23,6 +23,15 @@ const DefaultTimeout = 5 * time.Second
 // rolls the transaction back, and the caller gets a storage.ErrUnavailable
 // (503 with Retry-After). SQLite ignores it: it is a local file that this
 // process answers, and writers queue for its one connection by design.
+//
+// Why a deadline on the client side: a frozen server enforces nothing
+// itself (statement_timeout and idle_in_transaction_session_timeout are
+// the server's own clocks, stopped with it), and its kernel still
+// acknowledges what is sent and answers TCP keepalive probes, so neither
+// notices it. The context deadline is what pgx and database/sql offer for
+// this, and it bounds every wait of a call: for a free connection of the
+// pool, for a new one (which connect_timeout bounds too when the pool dials
+// on its own), and for each answer.
 func WithTimeout(d time.Duration) Option { return func(db *DB) { db.timeout = d } }
 
 // longWork marks a context whose database calls are long by nature and run
