@@ -17,7 +17,7 @@ import (
 
 // TestPostgresFrozenUnderLoad freezes PostgreSQL (SIGSTOP of the
 // postmaster and every backend: connections stay open, nothing answers)
-// while clients read and upload through a replica, then lets it run on
+// while clients read, pull and upload through a replica, then lets it run on
 // (SIGCONT). A stopped server refuses connections and is noticed at once;
 // a frozen one is noticed only by chartd's own bound on each database
 // call (--db-timeout). During the freeze every request is answered within
@@ -52,11 +52,16 @@ func TestPostgresFrozenUnderLoad(t *testing.T) {
 			for i := 0; !stop.Load(); i++ {
 				var req *http.Request
 				op, version := "index", ""
-				if (w+i)%2 == 0 {
+				switch (w + i) % 3 {
+				case 0:
 					req, _ = http.NewRequest("GET", base+"/t/index.yaml", nil)
-				} else {
+				case 1:
 					op, version = "upload", fmt.Sprintf("1.0.%d", seq.Add(1))
 					req, _ = http.NewRequest("POST", base+"/api/t/charts", bytes.NewReader(charttest.Chart("load", version, nil)))
+				default:
+					op = "oci pull"
+					req, _ = http.NewRequest("GET", base+"/v2/t/load/manifests/0.0.1", nil)
+					req.Header.Set("Accept", ociManifest)
 				}
 				o := outcome{op: op, replica: "A", outage: frozen.Load()}
 				start := time.Now()
@@ -128,7 +133,7 @@ func TestPostgresFrozenUnderLoad(t *testing.T) {
 			}
 		case o.outage:
 			t.Errorf("%s answered %d while PostgreSQL was frozen", o.op, o.status)
-		case o.status == 200 && o.op == "index", o.status == 201 && o.op == "upload":
+		case o.status == 200 && o.op != "upload", o.status == 201 && o.op == "upload":
 		default:
 			t.Errorf("%s: status %d", o.op, o.status)
 		}
@@ -163,8 +168,7 @@ func TestPostgresFrozenUnderLoad(t *testing.T) {
 		if got := download(t, base+"/t/charts/load-"+v+".tgz"); !bytes.Equal(got, charttest.Chart("load", v, nil)) {
 			t.Errorf("load %s (answered %d) is listed, but its archive differs", v, status)
 		}
-		if code, b := httpDo(t, "GET", base+"/v2/t/load/manifests/"+v, nil,
-			map[string]string{"Accept": "application/vnd.oci.image.manifest.v1+json"}); code != 200 {
+		if code, b := httpDo(t, "GET", base+"/v2/t/load/manifests/"+v, nil, map[string]string{"Accept": ociManifest}); code != 200 {
 			t.Errorf("load %s (answered %d) is listed, but its OCI manifest answers %d: %s", v, status, code, b)
 		}
 	}
@@ -173,6 +177,8 @@ func TestPostgresFrozenUnderLoad(t *testing.T) {
 		t.Error("no request was refused during the freeze: the freeze was never seen")
 	}
 }
+
+const ociManifest = "application/vnd.oci.image.manifest.v1+json"
 
 // eventually polls cond until it holds or d has passed, and reports
 // whether it held.
