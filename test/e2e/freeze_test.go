@@ -173,6 +173,8 @@ func TestPostgresFrozenUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("%d uploads; %d answered 503 were committed by the server on waking: %v", len(versions), len(landed), landed)
+	// And below the API: no row that anything references lacks its object.
+	checkBlobsAgree(t, c, false)
 	if counts["upload 503"]+counts["index 503"] == 0 {
 		t.Error("no request was refused during the freeze: the freeze was never seen")
 	}
