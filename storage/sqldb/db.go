@@ -284,12 +284,27 @@ func (x q) exec(ctx context.Context, query string, args ...any) (int64, error) {
 // query runs a query whose rows the caller must Close: the call's
 // deadline lasts until then.
 func (x q) query(ctx context.Context, query string, args ...any) (*rows, error) {
+	return x.run(ctx, true, query, args...)
+}
+
+// queryText is query without the prepared statements: for a query built
+// from the request (a search's words, a page's filters), whose variants
+// would only fill the cache.
+func (x q) queryText(ctx context.Context, query string, args ...any) (*rows, error) {
+	return x.run(ctx, false, query, args...)
+}
+
+func (x q) run(ctx context.Context, prepare bool, query string, args ...any) (*rows, error) {
 	var (
 		rs  *sql.Rows
 		err error
 	)
 	cctx, cancel := x.within(ctx)
-	if st := x.stmt(cctx, query); st != nil {
+	var st *sql.Stmt
+	if prepare {
+		st = x.stmt(cctx, query)
+	}
+	if st != nil {
 		rs, err = st.QueryContext(cctx, args...)
 	} else {
 		rs, err = x.c.QueryContext(cctx, x.db.rebind(query), args...)
@@ -298,7 +313,7 @@ func (x q) query(ctx context.Context, query string, args ...any) (*rows, error) 
 		cancel()
 		return nil, x.db.unreachable(ctx, err)
 	}
-	return &rows{Rows: rs, cancel: cancel}, nil
+	return &rows{Rows: rs, ctx: ctx, db: x.db, cancel: cancel}, nil
 }
 
 func (x q) row(ctx context.Context, query string, args ...any) row {

@@ -112,11 +112,17 @@ func callerEnded(ctx context.Context, err error) error {
 }
 
 // rows is a query's result set, whose Close also ends the query's
-// deadline.
+// deadline, and whose Err marks an unreachable database as the query's
+// own error does: a server can freeze with half the rows sent.
 type rows struct {
 	*sql.Rows
+	ctx    context.Context // the caller's
+	db     *DB
 	cancel context.CancelFunc
 }
+
+// Err implements the result set's Err.
+func (r *rows) Err() error { return r.db.unreachable(r.ctx, r.Rows.Err()) }
 
 // Close implements the result set's Close.
 func (r *rows) Close() error {

@@ -48,3 +48,35 @@ func TestCommitPastDeadline(t *testing.T) {
 		t.Errorf("the rolled-back transaction left %q (%v)", v, err)
 	}
 }
+
+// A server that freezes with half a result sent fails the rest of the
+// result at the deadline, and the result's Err says the database is
+// unavailable (503), as the query's own error would.
+func TestFrozenMidResult(t *testing.T) {
+	const bound = 300 * time.Millisecond
+	ctx := context.Background()
+	f := pgtest.NewFreezer(t, pgtest.DSN(t))
+	db, err := Open(ctx, f.DSN(), nil, WithTimeout(bound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Some 64 MiB: far more than the socket buffers and the proxy hold.
+	rs, err := db.read().query(ctx, `SELECT repeat('x', 4096) FROM generate_series(1, 16384)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	f.Freeze()
+	defer f.Thaw()
+	n := 0
+	for rs.Next() {
+		n++
+	}
+	if err := rs.Err(); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("after %d rows: %v; want storage.ErrUnavailable", n, err)
+	}
+	if n == 16384 {
+		t.Fatal("the whole result arrived before the freeze: the test froze nothing")
+	}
+}

@@ -3,10 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"errors"
-	"net"
-	"net/url"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,96 +13,6 @@ import (
 	"github.com/chartd/chartd/storage"
 	"github.com/chartd/chartd/storage/sqldb"
 )
-
-// freezer is a TCP proxy in front of PostgreSQL that can stop passing
-// bytes on, as a SIGSTOPped server or a network partition does: the
-// connections stay open, what is sent is accepted, and nothing answers.
-// Unlike a stopped server it is not a refused connection, which the
-// driver reports at once.
-type freezer struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	thawed chan struct{} // closed while bytes flow
-}
-
-func newFreezer(t *testing.T, target string) *freezer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &freezer{ln: ln, target: target, thawed: make(chan struct{})}
-	close(f.thawed)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); f.thaw(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			pipe := func(dst, src net.Conn) {
-				defer dst.Close()
-				defer src.Close()
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := src.Read(buf)
-					if n > 0 {
-						<-f.gate()
-						if _, werr := dst.Write(buf[:n]); werr != nil {
-							return
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
-			}
-			wg.Go(func() { pipe(s, c) })
-			wg.Go(func() { pipe(c, s) })
-		}
-	})
-	return f
-}
-
-func (f *freezer) gate() <-chan struct{} {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.thawed
-}
-
-func (f *freezer) freeze() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.thawed = make(chan struct{})
-}
-
-func (f *freezer) thaw() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	select {
-	case <-f.thawed:
-	default:
-		close(f.thawed)
-	}
-}
-
-// dsn is dsn with its server replaced by the proxy.
-func (f *freezer) dsn(t *testing.T, dsn string) string {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = f.ln.Addr().String()
-	return u.String()
-}
 
 // TestFrozenDatabase holds PostgreSQL's answers back while chartd's
 // database is in use: every call fails within the bound as unavailable
@@ -117,15 +24,14 @@ func TestFrozenDatabase(t *testing.T) {
 	// Generous for a loaded machine; the point is "answered", not "fast".
 	const slack = 3 * time.Second
 	admin := pgtest.DSN(t)
-	u, _ := url.Parse(admin)
-	f := newFreezer(t, u.Host)
+	f := pgtest.NewFreezer(t, admin)
 	ctx := context.Background()
 	blobs, err := storage.OpenBlobs(ctx, "file://"+filepath.Join(t.TempDir(), "blobs"), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { blobs.Close() })
-	db, err := sqldb.Open(ctx, f.dsn(t, admin), testLogger(t), sqldb.WithBlobStater(blobs), sqldb.WithTimeout(bound))
+	db, err := sqldb.Open(ctx, f.DSN(), testLogger(t), sqldb.WithBlobStater(blobs), sqldb.WithTimeout(bound))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +44,18 @@ func TestFrozenDatabase(t *testing.T) {
 	}
 	cut := e.chart(t, tn.ID, "app", "2.0.0", "")
 
-	f.freeze()
+	f.Freeze()
 	for _, tc := range []struct {
 		name string
 		call func(ctx context.Context) error
 	}{
 		{"read", func(ctx context.Context) error { _, err := db.Generation(ctx, "t"); return err }},
 		{"list", func(ctx context.Context) error { _, err := db.Tenants(ctx); return err }},
+		{"search", func(ctx context.Context) error { _, err := db.SearchCharts(ctx, sqldb.SearchQuery{}); return err }},
+		{"browse", func(ctx context.Context) error {
+			_, _, err := db.BrowseCharts(ctx, sqldb.BrowseQuery{Limit: 10})
+			return err
+		}},
 		{"write", func(ctx context.Context) error { return e.put(ctx, cut, storage.PutOptions{}) }},
 	} {
 		t.Run(tc.name+"/deadline", func(t *testing.T) {
@@ -168,7 +79,7 @@ func TestFrozenDatabase(t *testing.T) {
 			}
 		})
 	}
-	f.thaw()
+	f.Thaw()
 
 	// Recovery: the pool dropped the connections that were cut off, and
 	// the next calls go through on new ones.
