@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/chartd/chartd/intake"
+	"github.com/chartd/chartd/storage/sqldb"
 )
 
 // Config is chartd's whole configuration. It is filled from defaults, then
@@ -42,6 +43,10 @@ type Config struct {
 	StorageGooglePrefix       string `json:"storageGooglePrefix"`
 	StorageMicrosoftContainer string `json:"storageMicrosoftContainer"`
 	StorageMicrosoftPrefix    string `json:"storageMicrosoftPrefix"`
+	// DBTimeout bounds each call to a PostgreSQL database: a server that
+	// does not answer within it (stopped, frozen, cut off) fails the
+	// request with 503 instead of holding it forever.
+	DBTimeout time.Duration `json:"dbTimeout"`
 
 	// Tenancy.
 	Depth        int  `json:"depth"`
@@ -147,6 +152,7 @@ func DefaultConfig() Config {
 		GCGrace:            time.Hour,
 		UploadTTL:          24 * time.Hour,
 		ShutdownTimeout:    30 * time.Second,
+		DBTimeout:          sqldb.DefaultTimeout,
 		ImportOnStart:      true,
 		TokenTTL:           5 * time.Minute,
 		// ChartMuseum always logs latency; --log-latency=false leaves it out.
@@ -205,6 +211,11 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		add("shutdown-timeout must not be negative")
+	}
+	// No "0: no limit": an unbounded wait is exactly the hang this
+	// guards against, and a deployment with slow queries raises it.
+	if c.DBTimeout <= 0 {
+		add("db-timeout must be positive")
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {

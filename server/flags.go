@@ -70,6 +70,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.GCGrace, "gc-grace", c.GCGrace, "how old an unreferenced blob must be before it is collected")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", c.UploadTTL, "how long an idle OCI upload session lives")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long uploads in progress may take to finish on shutdown")
+	fs.DurationVar(&c.DBTimeout, "db-timeout", c.DBTimeout, "longest wait for PostgreSQL to answer one query or transaction, then 503")
 	s(&c.TokenSecretFile, "token-secret-file", "secret that signs registry tokens (shared by all replicas)")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of registry tokens")
 	s(&c.SignaturePolicy, "signature-policy", "off, verify or required")
@@ -107,7 +108,7 @@ func chartdOwn(name string) bool {
 	switch name {
 	case "data-dir", "database-url", "storage-url", "allow-force-overwrite", "signature-policy", "keyring", "signing-key",
 		"signing-passphrase-file", "token-secret-file", "token-ttl", "gc-interval", "gc-grace", "upload-ttl", "import-on-start",
-		"index-cache-size", "index-dir", "shutdown-timeout", "metrics-listen":
+		"index-cache-size", "index-dir", "shutdown-timeout", "metrics-listen", "db-timeout":
 		return true
 	}
 	return false

@@ -199,7 +199,7 @@ func OpenStores(ctx context.Context, cfg *Config, log *slog.Logger) (*Stores, er
 	// The stater lets the database notice a blob that GC removed between a
 	// push's existence check and its commit, so the push is retried rather
 	// than linking a missing object.
-	if st.DB, err = sqldb.Open(ctx, dsn, log, sqldb.WithBlobStater(st.Blobs)); err != nil {
+	if st.DB, err = sqldb.Open(ctx, dsn, log, sqldb.WithBlobStater(st.Blobs), sqldb.WithTimeout(cfg.DBTimeout)); err != nil {
 		return fail(err)
 	}
 	b := binding{st: st, embedded: embedded, store: describeStore(bucket), db: dbName}

@@ -66,7 +66,7 @@ func (db *DB) BrowseCharts(ctx context.Context, bq BrowseQuery) ([]ChartSummary,
 			(SELECT COUNT(*) FROM chart_versions c WHERE c.tenant_id = top.tenant_id AND c.name = top.name)
 		FROM top JOIN tenants t ON t.id = top.tenant_id
 		ORDER BY top.name, top.tenant_id`
-	rows, err := db.read().c.QueryContext(ctx, db.rebind(query), args...)
+	rows, err := db.read().queryText(ctx, query, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("sqldb: browse: %w", err)
 	}

@@ -53,6 +53,8 @@ type DB struct {
 	gen              *sql.Stmt // Generation, prepared once: it runs on every index GET
 	stat             storage.Stater
 	log              *slog.Logger
+	// timeout bounds each call to PostgreSQL (deadline.go).
+	timeout time.Duration
 	// journal, when set, appends every durable commit's changes to the
 	// store's metadata journal (journal.go).
 	journal atomic.Pointer[journal]
@@ -78,7 +80,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{log: log}
+	db := &DB{log: log, timeout: DefaultTimeout}
 	for _, o := range opts {
 		o(db)
 	}
@@ -256,6 +258,9 @@ type q struct {
 	// missed collects a transaction's queries that had no prepared
 	// statement yet (see stmt).
 	missed *[]string
+	// until is the deadline of c's transaction, which bounds every
+	// statement in it; zero on a pool, where each call gets its own.
+	until time.Time
 }
 
 func (x q) exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -263,10 +268,12 @@ func (x q) exec(ctx context.Context, query string, args ...any) (int64, error) {
 		res sql.Result
 		err error
 	)
-	if st := x.stmt(ctx, query); st != nil {
-		res, err = st.ExecContext(ctx, args...)
+	cctx, cancel := x.within(ctx)
+	defer cancel()
+	if st := x.stmt(cctx, query); st != nil {
+		res, err = st.ExecContext(cctx, args...)
 	} else {
-		res, err = x.c.ExecContext(ctx, x.db.rebind(query), args...)
+		res, err = x.c.ExecContext(cctx, x.db.rebind(query), args...)
 	}
 	if err != nil {
 		return 0, x.db.unreachable(ctx, err)
@@ -274,20 +281,47 @@ func (x q) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
-func (x q) query(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
-	if st := x.stmt(ctx, query); st != nil {
-		rows, err = st.QueryContext(ctx, args...)
-	} else {
-		rows, err = x.c.QueryContext(ctx, x.db.rebind(query), args...)
+// query runs a query whose rows the caller must Close: the call's
+// deadline lasts until then.
+func (x q) query(ctx context.Context, query string, args ...any) (*rows, error) {
+	return x.run(ctx, true, query, args...)
+}
+
+// queryText is query without the prepared statements: for a query built
+// from the request (a search's words, a page's filters), whose variants
+// would only fill the cache.
+func (x q) queryText(ctx context.Context, query string, args ...any) (*rows, error) {
+	return x.run(ctx, false, query, args...)
+}
+
+func (x q) run(ctx context.Context, prepare bool, query string, args ...any) (*rows, error) {
+	var (
+		rs  *sql.Rows
+		err error
+	)
+	cctx, cancel := x.within(ctx)
+	var st *sql.Stmt
+	if prepare {
+		st = x.stmt(cctx, query)
 	}
-	return rows, x.db.unreachable(ctx, err)
+	if st != nil {
+		rs, err = st.QueryContext(cctx, args...)
+	} else {
+		rs, err = x.c.QueryContext(cctx, x.db.rebind(query), args...)
+	}
+	if err != nil {
+		cancel()
+		return nil, x.db.unreachable(ctx, err)
+	}
+	return &rows{Rows: rs, ctx: ctx, db: x.db, cancel: cancel}, nil
 }
 
 func (x q) row(ctx context.Context, query string, args ...any) row {
-	if st := x.stmt(ctx, query); st != nil {
-		return row{ctx, x.db, st.QueryRowContext(ctx, args...)}
+	cctx, cancel := x.within(ctx)
+	if st := x.stmt(cctx, query); st != nil {
+		return row{ctx, x.db, st.QueryRowContext(cctx, args...), cancel}
 	}
-	return row{ctx, x.db, x.c.QueryRowContext(ctx, x.db.rebind(query), args...)}
+	return row{ctx, x.db, x.c.QueryRowContext(cctx, x.db.rebind(query), args...), cancel}
 }
 
 // read returns a runner on the read pool.
@@ -355,7 +389,15 @@ func (db *DB) tx(ctx context.Context, lazy bool, fn func(tx q) error) (err error
 		}()
 		begin = conn
 	}
-	tx, err := begin.BeginTx(ctx, nil)
+	// One deadline covers the whole transaction, BEGIN to COMMIT, so a
+	// write cannot stretch past it statement by statement. When it passes,
+	// database/sql rolls the transaction back (nothing of it is
+	// committed) and pgx drops the connection. A deadline that passes
+	// while COMMIT is on its way leaves the outcome to the server: the
+	// transaction is applied whole or not at all, never in part.
+	tctx, until, cancel := db.txContext(ctx)
+	defer cancel()
+	tx, err := begin.BeginTx(tctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqldb: begin: %w", db.unreachable(ctx, err))
 	}
@@ -365,15 +407,15 @@ func (db *DB) tx(ctx context.Context, lazy bool, fn func(tx q) error) (err error
 		}
 	}()
 	if lazy && db.pg {
-		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
-			return fmt.Errorf("sqldb: %w", err)
+		if _, err := tx.ExecContext(tctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+			return fmt.Errorf("sqldb: %w", db.unreachable(ctx, err))
 		}
 	}
-	if err := fn(q{db: db, c: tx, cache: db.wrStmts, missed: &missed}); err != nil {
+	if err := fn(q{db: db, c: tx, cache: db.wrStmts, missed: &missed, until: until}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqldb: commit: %w", db.unreachable(ctx, err))
+		return fmt.Errorf("sqldb: commit: %w", db.unreachable(ctx, expired(err, until)))
 	}
 	return nil
 }

@@ -129,6 +129,7 @@ var errKept = errors.New("blob still referenced")
 // row are adopted first, so they are collected too; when it can sweep, the
 // leftovers of interrupted writes are removed.
 func (db *DB) CollectGarbage(ctx context.Context, blobs storage.Deleter, grace time.Duration) (GCStats, error) {
+	ctx = long(ctx) // see long: a pass holds its candidates and deletes objects in its transactions
 	var st GCStats
 	cutoff := time.Now().Add(-grace)
 	c := cutoff.UnixNano()

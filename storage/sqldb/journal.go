@@ -368,12 +368,14 @@ func (nm *names) repo(ctx context.Context, id int64) (string, string, bool, erro
 // records reads the current state of each noted key in one read
 // transaction, so an entry is one consistent moment of the database.
 func (db *DB) records(ctx context.Context, notes []note) ([]storage.MetaRecord, error) {
-	tx, err := db.rd.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tctx, until, cancel := db.txContext(ctx)
+	defer cancel()
+	tx, err := db.rd.BeginTx(tctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("sqldb: journal read: %w", err)
+		return nil, fmt.Errorf("sqldb: journal read: %w", db.unreachable(ctx, err))
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	x := q{db: db, c: tx}
+	x := q{db: db, c: tx, until: until}
 	nm := &names{x: x, tenants: map[int64]string{}, repos: map[int64][2]string{}}
 	out := make([]storage.MetaRecord, 0, len(notes))
 	for _, n := range notes {
@@ -511,6 +513,7 @@ func manifestRecord(ctx context.Context, x q, repoID int64, d digest.Digest) (*s
 // indexes that list them), then tags. Rows are streamed; only manifest ids
 // are collected, since each manifest's references take a query of their own.
 func (db *DB) Export(ctx context.Context, yield func(storage.MetaRecord) error) error {
+	ctx = long(ctx) // one snapshot of the whole database
 	tx, err := db.rd.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqldb: export: %w", err)
@@ -524,7 +527,7 @@ func (db *DB) Export(ctx context.Context, yield func(storage.MetaRecord) error) 
 		}
 		defer rows.Close()
 		for rows.Next() {
-			rec, err := scan(rows)
+			rec, err := scan(rows.Rows)
 			if err != nil {
 				return fmt.Errorf("sqldb: export: %w", err)
 			}

@@ -33,6 +33,7 @@ type Replayer func(fn func(storage.MetaRecord) error) (uint64, error)
 // are skipped. Restored rows count as created now, so garbage collection's
 // grace period starts afresh.
 func (db *DB) Restore(ctx context.Context, storeID string, replay Replayer, present func(digest.Digest) bool) (st RestoreStats, restored bool, err error) {
+	ctx = long(ctx) // the whole journal in one transaction
 	err = db.write(ctx, func(tx q) error {
 		st = RestoreStats{}
 		n, err := tx.exec(ctx, `INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, metaStoreID, storeID)

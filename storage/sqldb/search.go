@@ -255,7 +255,7 @@ func (db *DB) listCharts(ctx context.Context, tenantIn string, tenantArgs []any,
 }
 
 func (db *DB) searchHits(ctx context.Context, query string, args []any) ([]SearchHit, error) {
-	rows, err := db.read().c.QueryContext(ctx, db.rebind(query), args...)
+	rows, err := db.read().queryText(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: search: %w", err)
 	}
@@ -264,7 +264,7 @@ func (db *DB) searchHits(ctx context.Context, query string, args []any) ([]Searc
 	for rows.Next() {
 		var h SearchHit
 		var path string
-		cv, err := scanChart(scanPrefix{rows, &path})
+		cv, err := scanChart(scanPrefix{rows.Rows, &path})
 		if err != nil {
 			return nil, fmt.Errorf("sqldb: search: %w", err)
 		}

@@ -31,7 +31,7 @@ const storageStatsQuery = `SELECT
 func (db *DB) StorageStats(ctx context.Context) (StorageStats, error) {
 	var charts, manifests, refs int64
 	var st StorageStats
-	if err := db.rd.QueryRowContext(ctx, storageStatsQuery).Scan(&charts, &manifests, &refs, &st.Stored); err != nil {
+	if err := db.read().row(ctx, storageStatsQuery).Scan(&charts, &manifests, &refs, &st.Stored); err != nil {
 		return StorageStats{}, fmt.Errorf("sqldb: storage stats: %w", err)
 	}
 	st.Logical = charts + manifests + refs

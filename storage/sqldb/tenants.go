@@ -58,7 +58,9 @@ func (db *DB) EnsureTenant(ctx context.Context, path string) (storage.Tenant, er
 // Generation implements storage.Tenants with one prepared, indexed read.
 func (db *DB) Generation(ctx context.Context, path string) (int64, error) {
 	var g int64
-	err := db.gen.QueryRowContext(ctx, path).Scan(&g)
+	cctx, cancel := db.read().within(ctx)
+	defer cancel()
+	err := db.gen.QueryRowContext(cctx, path).Scan(&g)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -21,15 +21,26 @@ const metadataDatabase = "metadata database"
 // request fails at once with 503 and Retry-After, and the pool reconnects
 // on its own once the server is back. The cause goes to the log only.
 // SQLite is a local file and has no such failure.
+//
+// ctx is the caller's context, not the call's bounded one: when the caller's
+// ended first the error is the caller's (callerEnded), and when it is still
+// live a passed deadline is the call's own bound (WithTimeout), so the
+// database did not answer in time.
 func (db *DB) unreachable(ctx context.Context, err error) error {
-	if err == nil || !db.pg || !(pgUnreachable(err) || storage.Unreachable(err)) {
+	if err == nil || !db.pg {
+		return err
+	}
+	if ctx.Err() != nil {
+		return callerEnded(ctx, err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) && !pgUnreachable(err) && !storage.Unreachable(err) {
 		return err
 	}
 	marked := storage.MarkUnreachable(metadataDatabase, err)
 	if marked == err {
 		marked = &storage.UnavailableError{Store: metadataDatabase, Err: err}
 	}
-	db.log.WarnContext(ctx, "sqldb: database unreachable", "err", err)
+	db.log.WarnContext(ctx, "sqldb: database unreachable", "err", err, "db_timeout", db.timeout)
 	return marked
 }
 
@@ -48,10 +59,14 @@ func pgUnreachable(err error) bool {
 
 // row is a *sql.Row whose Scan marks an unreachable database.
 type row struct {
-	ctx context.Context
-	db  *DB
-	r   *sql.Row
+	ctx    context.Context // the caller's
+	db     *DB
+	r      *sql.Row
+	cancel context.CancelFunc // ends the call's deadline
 }
 
 // Scan implements the scanner the scan functions take.
-func (r row) Scan(dest ...any) error { return r.db.unreachable(r.ctx, r.r.Scan(dest...)) }
+func (r row) Scan(dest ...any) error {
+	defer r.cancel()
+	return r.db.unreachable(r.ctx, r.r.Scan(dest...))
+}
