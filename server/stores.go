@@ -344,6 +344,7 @@ func (b *binding) bindEmbedded(ctx context.Context, storeID, dbID string, empty 
 			"a stale view of it: start chartd with that --database-url", ErrStoreIdentity, shared.Format(time.RFC3339), b.store)
 	}
 	var next uint64
+	rewritten := true // the journal was written to, so js is stale
 	switch {
 	case dbID == "" && empty && !js.Empty():
 		last, err := b.restore(ctx, storeID, js)
@@ -364,24 +365,30 @@ func (b *binding) bindEmbedded(ctx context.Context, storeID, dbID string, empty 
 		next = n + 1
 	default:
 		var err error
-		if next, err = b.checkFresh(ctx, js); err != nil {
+		if next, rewritten, err = b.checkFresh(ctx, js); err != nil {
 			return err
 		}
 	}
-	js, err := blobs.Journal(ctx)
-	if err != nil {
-		return err
+	if rewritten {
+		// Listed again only then: a journal holds up to a compaction's
+		// worth of entries, and listing them is most of a restart's
+		// storage work.
+		var err error
+		if js, err = blobs.Journal(ctx); err != nil {
+			return err
+		}
 	}
 	return db.StartJournal(ctx, blobs, next, js.Pending())
 }
 
 // checkFresh compares the database's place in the journal with the
 // bucket's: a journal written past it by another database makes it stale.
-func (b *binding) checkFresh(ctx context.Context, js storage.JournalState) (uint64, error) {
+// rewritten reports a snapshot written to make the journal whole.
+func (b *binding) checkFresh(ctx context.Context, js storage.JournalState) (next uint64, rewritten bool, err error) {
 	blobs, db := b.st.Blobs, b.st.DB
-	next, err := db.JournalNext(ctx)
+	next, err = db.JournalNext(ctx)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	last := js.Last()
 	switch {
@@ -394,27 +401,27 @@ func (b *binding) checkFresh(ctx context.Context, js storage.JournalState) (uint
 		}
 		b.st.log.Warn("the store's metadata journal is behind its database; writing a snapshot", "store", b.store, "journal", last, "database", next)
 		if err := db.Snapshot(ctx, blobs, n); err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		return n + 1, nil
+		return n + 1, true, nil
 	case last+1 == next:
-		return next, nil
+		return next, false, nil
 	}
 	// The bucket holds entries at or past ours: they are ours only if we
 	// wrote them (a crash can lose our note of the last one).
 	writer, err := blobs.JournalWriter(ctx, js)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	mine, err := db.DatabaseID(ctx)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if writer != mine {
-		return 0, fmt.Errorf("%w: the database %s is stale: another database has written to %s since (journal entry %d, this database stopped at %d). "+
+		return 0, false, fmt.Errorf("%w: the database %s is stale: another database has written to %s since (journal entry %d, this database stopped at %d). "+
 			"Move this database away; chartd then rebuilds it from the store", ErrStoreIdentity, b.db, b.store, last, next-1)
 	}
-	return next, nil
+	return next, false, nil
 }
 
 func (b *binding) bindShared(ctx context.Context, storeID, dbID string, empty bool, js storage.JournalState, shared time.Time) error {
