@@ -34,27 +34,30 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request, rt Route, re
 		s.writeError(w, r, err)
 		return
 	}
-	form, tag, ctype := formYAML, ri.etagYAML, "application/x-yaml"
+	form := formYAML
 	if rt.Kind == KindIndexJSON || s.cfg.JSONIndex || prefersJSON(r) {
-		form, tag, ctype = formJSON, ri.etagJSON, "application/json"
+		form = formJSON
 	}
-	h := w.Header()
-	h.Set("Content-Type", ctype)
-	h.Set("Vary", "Accept, Accept-Encoding")
-	h.Set("Last-Modified", ri.modified.Format(http.TimeFormat))
-	h.Set("Cache-Control", "no-cache")
 	if acceptsGzip(r) {
-		form, tag = form+1, strings.TrimSuffix(tag, `"`)+`-gzip"`
-		h.Set("Content-Encoding", "gzip")
+		form++
 	}
-	h.Set("ETag", tag)
-	if etagMatches(r.Header.Get("If-None-Match"), tag) {
+	// The header values were made with the rendering: a GET assigns them.
+	h, fh := w.Header(), &ri.headers[form]
+	h["Content-Type"] = fh.contentType
+	h["Vary"] = ri.vary
+	h["Last-Modified"] = ri.lastModified
+	h["Cache-Control"] = ri.cacheControl
+	if fh.contentEncoding != nil {
+		h["Content-Encoding"] = fh.contentEncoding
+	}
+	h["Etag"] = fh.etag
+	if etagMatches(r.Header.Get("If-None-Match"), fh.etag[0]) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	doc := ri.docs[form]
 	if doc.mem != nil || r.Method == http.MethodHead {
-		h.Set("Content-Length", strconv.FormatInt(doc.size, 10))
+		h["Content-Length"] = fh.contentLength
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			_, _ = w.Write(doc.mem)
@@ -72,7 +75,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request, rt Route, re
 		return
 	}
 	defer f.Close()
-	h.Set("Content-Length", strconv.FormatInt(doc.size, 10))
+	h["Content-Length"] = fh.contentLength
 	w.WriteHeader(http.StatusOK)
 	// A file (within a limit) is what the connection's sendfile takes.
 	_, _ = io.CopyN(w, f, doc.size)
@@ -83,8 +86,12 @@ func prefersJSON(r *http.Request) bool {
 	return strings.Contains(a, "application/json") && !strings.Contains(a, "yaml")
 }
 
+// acceptsGzip reports an Accept-Encoding that takes gzip. It runs on
+// every index GET, so it walks the header without splitting it.
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	for rest := r.Header.Get("Accept-Encoding"); rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.TrimSpace(q) != "q=0" {
 			return true
@@ -94,7 +101,9 @@ func acceptsGzip(r *http.Request) bool {
 }
 
 func etagMatches(header, tag string) bool {
-	for _, t := range strings.Split(header, ",") {
+	for header != "" {
+		var t string
+		t, header, _ = strings.Cut(header, ",")
 		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
 		if t == tag || t == "*" {
 			return true

@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,6 +97,37 @@ type renderedIndex struct {
 	docs               [4]indexDoc
 	etagYAML, etagJSON string
 	modified           time.Time
+
+	// The response headers, made once (withHeaders); never modified.
+	headers                          [4]formHeaders
+	lastModified, vary, cacheControl []string
+}
+
+// formHeaders are the header values of one document.
+type formHeaders struct {
+	contentType, contentEncoding, contentLength, etag []string
+}
+
+// withHeaders makes ri's response header values and returns ri.
+func (ri *renderedIndex) withHeaders() *renderedIndex {
+	ri.lastModified = []string{ri.modified.UTC().Format(http.TimeFormat)}
+	ri.vary = []string{"Accept, Accept-Encoding"}
+	ri.cacheControl = []string{"no-cache"}
+	gz := []string{"gzip"}
+	for i := range ri.headers {
+		fh := &ri.headers[i]
+		tag, ctype := ri.etagYAML, "application/x-yaml"
+		if i == formJSON || i == formJSONGz {
+			tag, ctype = ri.etagJSON, "application/json"
+		}
+		if i == formYAMLGz || i == formJSONGz {
+			tag = strings.TrimSuffix(tag, `"`) + `-gzip"`
+			fh.contentEncoding = gz
+		}
+		fh.contentType, fh.etag = []string{ctype}, []string{tag}
+		fh.contentLength = []string{strconv.FormatInt(ri.docs[i].size, 10)}
+	}
+	return ri
 }
 
 func newIndexCache(s *Server) *indexCache {
@@ -298,7 +331,7 @@ func (c *indexCache) fromMeta(dir string, m indexMeta) (*renderedIndex, error) {
 		total += m.Sizes[i]
 	}
 	if total > memIndexLimit || total > c.budget/4 {
-		return ri, nil
+		return ri.withHeaders(), nil
 	}
 	for i := range ri.docs {
 		b, err := os.ReadFile(ri.docs[i].path)
@@ -310,7 +343,7 @@ func (c *indexCache) fromMeta(dir string, m indexMeta) (*renderedIndex, error) {
 	if etag(ri.docs[formYAML].mem) != m.ETagYAML || etag(ri.docs[formJSON].mem) != m.ETagJSON {
 		return nil, fmt.Errorf("%w: %s-%s does not match its hash", errIndexDir, strconv.FormatInt(m.Gen, 10), m.Writer)
 	}
-	return ri, nil
+	return ri.withHeaders(), nil
 }
 
 // rebuild renders the tenant's index at gen into dir, reusing the bytes of
@@ -535,6 +568,7 @@ func (c *indexCache) emptyIndex() (*renderedIndex, error) {
 	for i, b := range [4][]byte{yb.Bytes(), gzipBytes(yb.Bytes()), jb.Bytes(), gzipBytes(jb.Bytes())} {
 		ri.docs[i] = indexDoc{size: int64(len(b)), mem: b}
 	}
+	ri.withHeaders()
 	c.empty.Store(ri)
 	return ri, nil
 }
