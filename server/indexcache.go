@@ -293,27 +293,29 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 		c.s.metrics.ops.indexHits.Inc()
 		return cur, nil
 	}
-	dir, err := c.directory(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tdir := c.tenantDir(dir, repo)
 	// The rows read below may be newer than gen if a write lands in
 	// between; they are then labelled with the older gen and rebuilt once
 	// more on the next GET. The index is never older than the generation
 	// read at the start, which is what read-your-writes needs.
-	m, ok := loadMeta(tdir, gen)
-	if ok {
+	tdir := ""
+	if dir, err := c.directory(ctx); err != nil {
+		c.s.log.WarnContext(ctx, "index directory unusable; rendering in memory", "err", err)
+	} else {
+		tdir = c.tenantDir(dir, repo)
+	}
+	var ri *renderedIndex
+	if m, ok := loadMeta(tdir, gen); tdir != "" && ok {
+		if ri, err = c.fromMeta(tdir, m); err != nil {
+			c.s.log.WarnContext(ctx, "index: a kept rendering is unusable; rendering again", "repo", repo, "err", err)
+		}
+	}
+	if ri != nil {
 		c.s.metrics.ops.indexHits.Inc()
 	} else {
 		c.s.metrics.ops.indexMisses.Inc()
-		if m, err = c.rebuild(ctx, repo, gen, tdir); err != nil {
+		if ri, err = c.rebuild(ctx, repo, gen, tdir); err != nil {
 			return nil, err
 		}
-	}
-	ri, err := c.fromMeta(tdir, m)
-	if err != nil {
-		return nil, err
 	}
 	ri.writes, ri.checked = writes, checked
 	c.keep(ti, ri)
@@ -347,21 +349,26 @@ func (c *indexCache) fromMeta(dir string, m indexMeta) (*renderedIndex, error) {
 }
 
 // rebuild renders the tenant's index at gen into dir, reusing the bytes of
-// the newest older rendering there, and returns its description.
-func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, dir string) (indexMeta, error) {
+// the newest older rendering there. Should the directory fail it (full,
+// read-only, or dir is ""), the index is rendered in memory instead: a
+// disk problem costs memory and a warning, never the index.
+func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, dir string) (*renderedIndex, error) {
 	var rows []storage.ChartVersion
 	t, err := c.s.meta.Tenant(ctx, repo)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 	case err != nil:
-		return indexMeta{}, err
+		return nil, err
 	default:
 		if rows, err = c.s.meta.ChartVersions(ctx, t.ID, ""); err != nil {
-			return indexMeta{}, fmt.Errorf("index rows: %w", err)
+			return nil, fmt.Errorf("index rows: %w", err)
 		}
 	}
-	if err := ensureDir(dir); err != nil {
-		return indexMeta{}, err
+	if dir != "" {
+		if err := ensureDir(dir); err != nil {
+			c.s.log.WarnContext(ctx, "index directory unusable; rendering in memory", "err", err)
+			dir = ""
+		}
 	}
 	entries := make([]index.Entry, len(rows))
 	errs := make([]error, len(rows))
@@ -398,12 +405,29 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, dir st
 		listed = append(listed, entries[i])
 		keys = append(keys, rowKey(&rows[i]))
 	}
-	m, err := c.write(dir, gen, listed, keys, time.Now())
+	generated := time.Now()
+	if dir != "" {
+		ri, err := c.written(dir, gen, listed, keys, generated)
+		if err == nil {
+			return ri, nil
+		}
+		if !errors.Is(err, errIndexDir) {
+			return nil, err // the rendering itself failed
+		}
+		c.s.log.WarnContext(ctx, "index directory unusable; rendering in memory", "repo", repo, "err", err)
+	}
+	return c.inMemory(gen, listed, generated)
+}
+
+// written writes a rendering into dir, prunes the older ones, and reads it
+// back as the cache keeps it.
+func (c *indexCache) written(dir string, gen int64, entries []index.Entry, keys []fragKey, generated time.Time) (*renderedIndex, error) {
+	m, err := c.write(dir, gen, entries, keys, generated)
 	if err != nil {
-		return indexMeta{}, err
+		return nil, err
 	}
 	pruneTenantDir(dir, m)
-	return m, nil
+	return c.fromMeta(dir, m)
 }
 
 // reused is what a rebuild took from an older rendering: the rows it
@@ -528,7 +552,7 @@ func (c *indexCache) write(dir string, gen int64, entries []index.Entry, keys []
 	}
 	wg.Wait()
 	if err := errors.Join(yerr, jerr); err != nil {
-		return m, err
+		return m, asDirError(err)
 	}
 	err = writeFileAtomic(base+".spans", func(w io.Writer) error {
 		enc := json.NewEncoder(w)
@@ -556,21 +580,30 @@ func (c *indexCache) emptyIndex() (*renderedIndex, error) {
 	if ri := c.empty.Load(); ri != nil {
 		return ri, nil
 	}
-	hdr := c.header(c.s.started)
+	ri, err := c.inMemory(0, nil, c.s.started)
+	if err != nil {
+		return nil, err
+	}
+	c.empty.Store(ri)
+	return ri, nil
+}
+
+// inMemory renders entries into memory only: the empty index, and any
+// index while the index directory cannot be written.
+func (c *indexCache) inMemory(gen int64, entries []index.Entry, generated time.Time) (*renderedIndex, error) {
+	hdr := c.header(generated)
 	var yb, jb bytes.Buffer
-	if err := index.RenderYAML(&yb, hdr, nil); err != nil {
+	if err := index.RenderYAML(&yb, hdr, entries); err != nil {
 		return nil, err
 	}
-	if err := index.RenderJSON(&jb, hdr, nil); err != nil {
+	if err := index.RenderJSON(&jb, hdr, entries); err != nil {
 		return nil, err
 	}
-	ri := &renderedIndex{modified: c.s.started, etagYAML: etag(yb.Bytes()), etagJSON: etag(jb.Bytes())}
+	ri := &renderedIndex{gen: gen, modified: generated, etagYAML: etag(yb.Bytes()), etagJSON: etag(jb.Bytes())}
 	for i, b := range [4][]byte{yb.Bytes(), gzipBytes(yb.Bytes()), jb.Bytes(), gzipBytes(jb.Bytes())} {
 		ri.docs[i] = indexDoc{size: int64(len(b)), mem: b}
 	}
-	ri.withHeaders()
-	c.empty.Store(ri)
-	return ri, nil
+	return ri.withHeaders(), nil
 }
 
 func gzipBytes(b []byte) []byte {

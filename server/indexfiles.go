@@ -133,6 +133,9 @@ func (c *indexCache) tenantDir(dir, repo string) string {
 // with every file present at the size it gives. ok is false when there is
 // none.
 func loadMeta(dir string, gen int64) (m indexMeta, ok bool) {
+	if dir == "" {
+		return indexMeta{}, false
+	}
 	names, _ := filepath.Glob(filepath.Join(dir, strconv.FormatInt(gen, 10)+"-*.meta"))
 	for _, name := range names {
 		if m, err := readMeta(name); err == nil && m.Gen == gen && m.complete(dir) {
@@ -353,6 +356,17 @@ func pruneRenderKeys(root, keep string) {
 
 // errIndexDir wraps a failure to use the index directory.
 var errIndexDir = errors.New("index directory")
+
+// asDirError marks a file system failure (a write, a rename) as
+// errIndexDir, leaving any other error, such as a rendering's, as it is.
+func asDirError(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	if err != nil && !errors.Is(err, errIndexDir) && (errors.As(err, &pe) || errors.As(err, &le)) {
+		return fmt.Errorf("%w: %w", errIndexDir, err)
+	}
+	return err
+}
 
 // ensureDir makes dir, reporting a failure as errIndexDir.
 func ensureDir(dir string) error {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -186,4 +187,27 @@ func loadIndexKeys(t *testing.T, b []byte) []byte {
 	}
 	slices.Sort(lines)
 	return []byte(strings.Join(lines, ""))
+}
+
+// An index directory that cannot be used (here a file stands where it
+// should be) costs memory and a warning, never the index.
+func TestIndexDirUnusable(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	ts := newTestServerLog(t, func(c *Config) { c.IndexDir = blocker }, slog.New(slog.NewTextHandler(&logs, nil)))
+	for i := range 3 {
+		if r := ts.upload(t, "/api/charts", charttest.Chart("app", fmt.Sprintf("1.%d.0", i), nil)); r.status != 201 {
+			t.Fatalf("upload: %d %s", r.status, r.body)
+		}
+	}
+	got := fetchForms(t, ts, "")
+	if n := len(loadIndex(t, got["index.yaml identity"].body).Entries["app"]); n != 3 {
+		t.Fatalf("index lists %d versions, want 3", n)
+	}
+	if !strings.Contains(logs.String(), "index directory unusable") {
+		t.Errorf("no warning logged:\n%s", logs.String())
+	}
 }
