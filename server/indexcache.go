@@ -395,6 +395,13 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, dir st
 	wg.Wait()
 	listed := make([]index.Entry, 0, len(rows))
 	keys := make([]fragKey, 0, len(rows))
+	// generated is the upload time of the newest version listed, not the
+	// time of rendering: the same content then renders to the same bytes,
+	// and the same ETag, on every replica and after every restart, so a
+	// client revalidates against any of them. (A deletion can move it
+	// back; nothing reads it as a clock, and the ETag still changes.)
+	// An index with no versions says when this process started.
+	var generated time.Time
 	for i := range rows {
 		if errs[i] != nil {
 			// One bad row must not take the whole index down.
@@ -404,8 +411,13 @@ func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, dir st
 		}
 		listed = append(listed, entries[i])
 		keys = append(keys, rowKey(&rows[i]))
+		if rows[i].Created.After(generated) {
+			generated = rows[i].Created
+		}
 	}
-	generated := time.Now()
+	if generated.IsZero() {
+		generated = c.s.started
+	}
 	if dir != "" {
 		ri, err := c.written(dir, gen, listed, keys, generated)
 		if err == nil {

@@ -93,6 +93,27 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if idx := getIndex(t, a.URL+"/t/index.yaml"); len(idx.Entries["shared"]) != 0 {
 		t.Errorf("A still lists a version deleted via B")
 	}
+	// Both replicas render the same content to the same bytes, so a
+	// client revalidates its copy against either one.
+	var tags [2]string
+	for i, u := range []string{a.URL, b.URL} {
+		res, err := http.Get(u + "/t/index.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		tags[i] = res.Header.Get("ETag")
+	}
+	if tags[0] == "" || tags[0] != tags[1] {
+		t.Errorf("the replicas' ETags for one index differ: %q and %q", tags[0], tags[1])
+	}
+	req, _ := http.NewRequest("GET", b.URL+"/t/index.yaml", nil)
+	req.Header.Set("If-None-Match", tags[0])
+	if res, err := http.DefaultTransport.RoundTrip(req); err != nil {
+		t.Error(err)
+	} else if res.Body.Close(); res.StatusCode != http.StatusNotModified {
+		t.Errorf("B answered A's ETag with %d, want 304", res.StatusCode)
+	}
 	// The store's metadata is the shared database's: an embedded one
 	// would serve a stale view of it.
 	refused(t, procs.ChartdOptions{Env: s3.Env(), DataDir: t.TempDir()}, []string{"kept by a shared database", "--database-url"},
