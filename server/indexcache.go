@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -348,145 +347,6 @@ func (c *indexCache) fromMeta(dir string, m indexMeta) (*renderedIndex, error) {
 	return ri.withHeaders(), nil
 }
 
-// rebuild renders the tenant's index at gen into dir, reusing the bytes of
-// the newest older rendering there. Should the directory fail it (full,
-// read-only, or dir is ""), the index is rendered in memory instead: a
-// disk problem costs memory and a warning, never the index.
-func (c *indexCache) rebuild(ctx context.Context, repo string, gen int64, dir string) (*renderedIndex, error) {
-	var rows []storage.ChartVersion
-	t, err := c.s.meta.Tenant(ctx, repo)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-	case err != nil:
-		return nil, err
-	default:
-		if rows, err = c.s.meta.ChartVersions(ctx, t.ID, ""); err != nil {
-			return nil, fmt.Errorf("index rows: %w", err)
-		}
-	}
-	if dir != "" {
-		if err := ensureDir(dir); err != nil {
-			c.s.log.WarnContext(ctx, "index directory unusable; rendering in memory", "err", err)
-			dir = ""
-		}
-	}
-	entries := make([]index.Entry, len(rows))
-	errs := make([]error, len(rows))
-	missing := c.reuse(ctx, dir, gen, rows, entries)
-	defer missing.release()
-	// Rendering is CPU-bound and per-entry independent; on a first start
-	// every entry is missing, so spread them over the cores, in batches
-	// (index.NewEntries renders a batch at a fraction of the cost of its
-	// versions one by one).
-	const batch = 64
-	todo := missing.rows
-	batches := (len(todo) + batch - 1) / batch
-	workers := min(runtime.GOMAXPROCS(0), batches)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for b := w; b < batches; b += workers {
-				c.fragments(repo, rows, todo[b*batch:min((b+1)*batch, len(todo))], entries, errs)
-			}
-		}(w)
-	}
-	wg.Wait()
-	listed := make([]index.Entry, 0, len(rows))
-	keys := make([]fragKey, 0, len(rows))
-	// generated is the upload time of the newest version listed, not the
-	// time of rendering: the same content then renders to the same bytes,
-	// and the same ETag, on every replica and after every restart, so a
-	// client revalidates against any of them. (A deletion can move it
-	// back; nothing reads it as a clock, and the ETag still changes.)
-	// An index with no versions says when this process started.
-	var generated time.Time
-	for i := range rows {
-		if errs[i] != nil {
-			// One bad row must not take the whole index down.
-			c.s.log.WarnContext(ctx, "skipping chart version in index", "repo", repo,
-				"chart", rows[i].Name, "version", rows[i].Version, "err", errs[i])
-			continue
-		}
-		listed = append(listed, entries[i])
-		keys = append(keys, rowKey(&rows[i]))
-		if rows[i].Created.After(generated) {
-			generated = rows[i].Created
-		}
-	}
-	if generated.IsZero() {
-		generated = c.s.started
-	}
-	if dir != "" {
-		ri, err := c.written(dir, gen, listed, keys, generated)
-		if err == nil {
-			return ri, nil
-		}
-		if !errors.Is(err, errIndexDir) {
-			return nil, err // the rendering itself failed
-		}
-		c.s.log.WarnContext(ctx, "index directory unusable; rendering in memory", "repo", repo, "err", err)
-	}
-	return c.inMemory(gen, listed, generated)
-}
-
-// written writes a rendering into dir, prunes the older ones, and reads it
-// back as the cache keeps it.
-func (c *indexCache) written(dir string, gen int64, entries []index.Entry, keys []fragKey, generated time.Time) (*renderedIndex, error) {
-	m, err := c.write(dir, gen, entries, keys, generated)
-	if err != nil {
-		return nil, err
-	}
-	pruneTenantDir(dir, m)
-	return c.fromMeta(dir, m)
-}
-
-// reused is what a rebuild took from an older rendering: the rows it
-// still has to render, and the mappings to release once written.
-type reused struct {
-	rows    []int
-	release func()
-}
-
-// reuse fills entries[i] from the newest older rendering in dir for every
-// row it holds unchanged, and returns the rows left to render.
-func (c *indexCache) reuse(ctx context.Context, dir string, gen int64, rows []storage.ChartVersion, entries []index.Entry) reused {
-	all := reused{rows: make([]int, len(rows)), release: func() {}}
-	for i := range all.rows {
-		all.rows[i] = i
-	}
-	prev, ok := newestBefore(dir, gen)
-	if !ok || len(rows) == 0 {
-		return all
-	}
-	spans, err := readSpans(prev.file(dir, "spans"))
-	if err != nil {
-		c.s.log.WarnContext(ctx, "index: cannot reuse the previous rendering", "err", err)
-		return all
-	}
-	y, unmapY, err := mapFile(prev.file(dir, "yaml"))
-	if err != nil {
-		return all
-	}
-	j, unmapJ, err := mapFile(prev.file(dir, "json"))
-	if err != nil {
-		unmapY()
-		return all
-	}
-	out := reused{release: func() { unmapY(); unmapJ() }}
-	for i := range rows {
-		if s, ok := spans[rowKey(&rows[i])]; ok {
-			if e, ok := spanEntry(s, y, j); ok {
-				entries[i] = e
-				continue
-			}
-		}
-		out.rows = append(out.rows, i)
-	}
-	return out
-}
-
 // fragments renders the index entries of rows[i] for i in which, in both
 // encodings, into entries[i] or errs[i].
 func (c *indexCache) fragments(repo string, rows []storage.ChartVersion, which []int, entries []index.Entry, errs []error) {
@@ -566,15 +426,7 @@ func (c *indexCache) write(dir string, gen int64, entries []index.Entry, keys []
 	if err := errors.Join(yerr, jerr); err != nil {
 		return m, asDirError(err)
 	}
-	err = writeFileAtomic(base+".spans", func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		for i := range spans {
-			if err := enc.Encode(&spans[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = writeFileAtomic(base+".spans", func(w io.Writer) error { return writeSpans(w, spans) })
 	if err == nil {
 		var b []byte
 		b, _ = json.Marshal(m)

@@ -89,15 +89,12 @@ type indexMeta struct {
 	Entries  int       `json:"entries"`
 }
 
-// span is where one version's bytes are in a rendering's files; a line
-// of the .spans file.
+// span is where one version's bytes are in a rendering's files (see
+// indexspans.go).
 type span struct {
-	Name    string   `json:"n"`
-	Version string   `json:"v"`
-	Digest  string   `json:"d"`
-	Created int64    `json:"c"`
-	YAML    [2]int64 `json:"y"` // offset, length
-	JSON    [2]int64 `json:"j"`
+	Name, Version, Digest string
+	Created               int64    // Unix nanoseconds
+	YAML, JSON            [2]int64 // offset, length
 }
 
 func (s span) key() fragKey {
@@ -186,26 +183,6 @@ func newestBefore(dir string, gen int64) (indexMeta, bool) {
 		best, found = m, true
 	}
 	return best, found
-}
-
-// readSpans reads a rendering's .spans file.
-func readSpans(name string) (map[fragKey]span, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[fragKey]span{}
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<16))
-	for {
-		var s span
-		if err := dec.Decode(&s); errors.Is(err, io.EOF) {
-			return out, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("index spans %s: %w", name, err)
-		}
-		out[s.key()] = s
-	}
 }
 
 // docWriter writes one document to a temporary file in its directory,

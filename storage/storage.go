@@ -97,6 +97,14 @@ type Tenant struct {
 	Generation int64
 }
 
+// VersionKey is what identifies a chart version's index entry: an entry
+// rendered from a row stays valid while these four do.
+type VersionKey struct {
+	Name, Version string
+	Digest        digest.Digest
+	Created       time.Time
+}
+
 // ChartVersion is one chart version: its index face and its OCI face.
 type ChartVersion struct {
 	TenantID int64
