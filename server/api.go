@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,7 +64,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request, rt Route, re
 		}
 		return
 	}
-	f, err := os.Open(doc.path)
+	b, err := doc.mapped.bytes(doc.path, doc.size)
 	if err != nil {
 		s.index.drop(rt.Repo)
 		if retry {
@@ -74,11 +74,11 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request, rt Route, re
 		s.writeError(w, r, fmt.Errorf("%w: %w", errIndexDir, err))
 		return
 	}
-	defer f.Close()
 	h["Content-Length"] = fh.contentLength
 	w.WriteHeader(http.StatusOK)
-	// A file (within a limit) is what the connection's sendfile takes.
-	_, _ = io.CopyN(w, f, doc.size)
+	_, _ = w.Write(b)
+	// The mapping lives as long as doc.mapped does: past the write.
+	runtime.KeepAlive(doc.mapped)
 }
 
 func prefersJSON(r *http.Request) bool {

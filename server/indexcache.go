@@ -332,6 +332,9 @@ func (c *indexCache) fromMeta(dir string, m indexMeta) (*renderedIndex, error) {
 		total += m.Sizes[i]
 	}
 	if total > memIndexLimit || total > c.budget/4 {
+		for i := range ri.docs {
+			ri.docs[i].mapped = &mappedDoc{}
+		}
 		return ri.withHeaders(), nil
 	}
 	for i := range ri.docs {
