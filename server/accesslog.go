@@ -54,6 +54,9 @@ type reqRoute struct {
 	tenant string
 	chart  *Route        // a ChartMuseum route
 	oci    oci.RouteInfo // a registry route
+	// parsed: the path was parsed as a ChartMuseum route (chart nil:
+	// it is none).
+	parsed bool
 }
 
 // describe classifies r by path, as the router will.
@@ -93,9 +96,9 @@ func (s *Server) describe(r *http.Request) reqRoute {
 	}
 	rt, ok := s.chartRoute(r)
 	if !ok {
-		return reqRoute{label: routeOther}
+		return reqRoute{label: routeOther, parsed: true}
 	}
-	d := reqRoute{tenant: rt.Repo, chart: &rt}
+	d := reqRoute{tenant: rt.Repo, chart: &rt, parsed: true}
 	switch rt.Kind {
 	case KindIndex, KindIndexJSON:
 		d.label = routeIndex
@@ -135,6 +138,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		// Classified before: afterwards only the cheap bookkeeping remains
 		// between the answer reaching the client and the request counted.
 		d := s.describe(r)
+		ri.setRoute(r.URL.Path, d)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		took := time.Since(start)

@@ -15,6 +15,15 @@ type requestInfo struct {
 	mu      sync.Mutex
 	subject string // authenticated user name; "" for anonymous
 	tenant  string
+
+	// The ChartMuseum route observe parsed the path into before the
+	// handler ran (route nil: none), so the router's matcher and the
+	// handler do not parse it again; parsed is false when observe did
+	// not parse it, path what it parsed. Written once before the handler
+	// runs, then only read.
+	parsed bool
+	path   string
+	route  *Route
 }
 
 type requestInfoKey struct{}
@@ -29,6 +38,11 @@ func withRequestInfo(ctx context.Context) (context.Context, *requestInfo) {
 func requestInfoFrom(ctx context.Context) *requestInfo {
 	ri, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
 	return ri
+}
+
+// setRoute records how observe classified the request's path.
+func (ri *requestInfo) setRoute(path string, d reqRoute) {
+	ri.parsed, ri.path, ri.route = d.parsed, path, d.chart
 }
 
 // setSubject records the authenticated caller; safe on a nil receiver.
