@@ -57,6 +57,8 @@ type Server struct {
 
 	// versions caches sorted version names for the browsing API.
 	versions versionCache
+	// validPaths remembers repository paths that passed the naming rule.
+	validPaths pathMemo
 }
 
 // Options are the parts of a Server that are not configuration.
@@ -204,7 +206,7 @@ func (s *Server) handleChartRoute(w http.ResponseWriter, r *http.Request) {
 	rt, _ := s.chartRoute(r)
 	// The naming rule comes first: a path no chart can have is refused the
 	// same way for everyone, before credentials are looked at.
-	if err := intake.CheckPath(rt.Repo); err != nil {
+	if err := s.checkPath(rt.Repo); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
