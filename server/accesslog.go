@@ -128,7 +128,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		ctx, ri := withRequestInfo(r.Context())
 		ctx, note := withAuditNote(ctx)
 		r = r.WithContext(ctx)
-		if r.Body != nil {
+		if r.Body != nil && r.Body != http.NoBody { // NoBody ends at once: nothing to mark
 			r.Body = reqbody.Body(r.Body)
 		}
 		if s.log.Enabled(ctx, slog.LevelDebug) && (s.cfg.LogHealth || !s.isHealth(r)) {
@@ -179,8 +179,10 @@ func (s *Server) accessLine(ctx context.Context, r *http.Request, d reqRoute, sw
 		slog.String("method", methodLabel(r.Method)),
 		slog.String("route", d.label),
 		slog.String("path", r.URL.Path))
-	if q := safeQuery(r.URL.Query()); q != "" {
-		attrs = append(attrs, slog.String("query", q))
+	if r.URL.RawQuery != "" {
+		if q := safeQuery(r.URL.Query()); q != "" {
+			attrs = append(attrs, slog.String("query", q))
+		}
 	}
 	attrs = append(attrs,
 		slog.Int("status", status),
