@@ -59,8 +59,9 @@ type reqRoute struct {
 	parsed bool
 }
 
-// describe classifies r by path, as the router will.
-func (s *Server) describe(r *http.Request) reqRoute {
+// describe classifies r by path, as the router will; a ChartMuseum route
+// is parsed into rt.
+func (s *Server) describe(r *http.Request, rt *Route) reqRoute {
 	p := r.URL.Path
 	if p == "/v2/token" && s.auth.users != nil {
 		return reqRoute{label: routeToken}
@@ -94,11 +95,10 @@ func (s *Server) describe(r *http.Request) reqRoute {
 	case "/signing-key.asc":
 		return reqRoute{label: routeSigningKey}
 	}
-	rt, ok := s.chartRoute(r)
-	if !ok {
+	if *rt, ok = s.chartRoute(r); !ok {
 		return reqRoute{label: routeOther, parsed: true}
 	}
-	d := reqRoute{tenant: rt.Repo, chart: &rt, parsed: true}
+	d := reqRoute{tenant: rt.Repo, chart: rt, parsed: true}
 	switch rt.Kind {
 	case KindIndex, KindIndexJSON:
 		d.label = routeIndex
@@ -125,7 +125,8 @@ func (s *Server) describe(r *http.Request) reqRoute {
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, ri := withRequestInfo(r.Context())
+		ctx, st := withRequestState(r.Context())
+		ri := &st.info
 		ctx, note := withAuditNote(ctx)
 		r = r.WithContext(ctx)
 		if r.Body != nil && r.Body != http.NoBody { // NoBody ends at once: nothing to mark
@@ -137,9 +138,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		// Classified before: afterwards only the cheap bookkeeping remains
 		// between the answer reaching the client and the request counted.
-		d := s.describe(r)
+		d := s.describe(r, &st.route)
 		ri.setRoute(r.URL.Path, d)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &st.sw
+		sw.ResponseWriter = w
 		next.ServeHTTP(sw, r)
 		took := time.Since(start)
 		status := sw.status()

@@ -14,9 +14,9 @@ import (
 func classified(s *Server, method, path string) *http.Request {
 	req := httptest.NewRequest(method, "http://chartd.test/", nil)
 	req.URL.Path = path
-	ctx, ri := withRequestInfo(req.Context())
+	ctx, st := withRequestState(req.Context())
 	req = req.WithContext(ctx)
-	ri.setRoute(path, s.describe(req))
+	st.info.setRoute(path, s.describe(req, &st.route))
 	return req
 }
 

@@ -28,10 +28,19 @@ type requestInfo struct {
 
 type requestInfoKey struct{}
 
-// withRequestInfo returns ctx carrying a fresh requestInfo.
-func withRequestInfo(ctx context.Context) (context.Context, *requestInfo) {
-	ri := &requestInfo{}
-	return context.WithValue(ctx, requestInfoKey{}, ri), ri
+// requestState is what observe keeps for one request, in one allocation:
+// the info the handler fills in, the route the path was parsed into, and
+// the writer that watches the answer.
+type requestState struct {
+	info  requestInfo
+	route Route
+	sw    statusWriter
+}
+
+// withRequestState returns ctx carrying a fresh requestState's info.
+func withRequestState(ctx context.Context) (context.Context, *requestState) {
+	st := &requestState{}
+	return context.WithValue(ctx, requestInfoKey{}, &st.info), st
 }
 
 // requestInfoFrom returns the request's info, or nil outside the middleware.
