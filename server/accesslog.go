@@ -54,10 +54,14 @@ type reqRoute struct {
 	tenant string
 	chart  *Route        // a ChartMuseum route
 	oci    oci.RouteInfo // a registry route
+	// parsed: the path was parsed as a ChartMuseum route (chart nil:
+	// it is none).
+	parsed bool
 }
 
-// describe classifies r by path, as the router will.
-func (s *Server) describe(r *http.Request) reqRoute {
+// describe classifies r by path, as the router will; a ChartMuseum route
+// is parsed into rt.
+func (s *Server) describe(r *http.Request, rt *Route) reqRoute {
 	p := r.URL.Path
 	if p == "/v2/token" && s.auth.users != nil {
 		return reqRoute{label: routeToken}
@@ -91,11 +95,10 @@ func (s *Server) describe(r *http.Request) reqRoute {
 	case "/signing-key.asc":
 		return reqRoute{label: routeSigningKey}
 	}
-	rt, ok := s.chartRoute(r)
-	if !ok {
-		return reqRoute{label: routeOther}
+	if *rt, ok = s.chartRoute(r); !ok {
+		return reqRoute{label: routeOther, parsed: true}
 	}
-	d := reqRoute{tenant: rt.Repo, chart: &rt}
+	d := reqRoute{tenant: rt.Repo, chart: rt, parsed: true}
 	switch rt.Kind {
 	case KindIndex, KindIndexJSON:
 		d.label = routeIndex
@@ -122,10 +125,11 @@ func (s *Server) describe(r *http.Request) reqRoute {
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, ri := withRequestInfo(r.Context())
+		ctx, st := withRequestState(r.Context())
+		ri := &st.info
 		ctx, note := withAuditNote(ctx)
 		r = r.WithContext(ctx)
-		if r.Body != nil {
+		if r.Body != nil && r.Body != http.NoBody { // NoBody ends at once: nothing to mark
 			r.Body = reqbody.Body(r.Body)
 		}
 		if s.log.Enabled(ctx, slog.LevelDebug) && (s.cfg.LogHealth || !s.isHealth(r)) {
@@ -134,8 +138,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		// Classified before: afterwards only the cheap bookkeeping remains
 		// between the answer reaching the client and the request counted.
-		d := s.describe(r)
-		sw := &statusWriter{ResponseWriter: w}
+		d := s.describe(r, &st.route)
+		ri.setRoute(r.URL.Path, d)
+		sw := &st.sw
+		sw.ResponseWriter = w
 		next.ServeHTTP(sw, r)
 		took := time.Since(start)
 		status := sw.status()
@@ -175,8 +181,10 @@ func (s *Server) accessLine(ctx context.Context, r *http.Request, d reqRoute, sw
 		slog.String("method", methodLabel(r.Method)),
 		slog.String("route", d.label),
 		slog.String("path", r.URL.Path))
-	if q := safeQuery(r.URL.Query()); q != "" {
-		attrs = append(attrs, slog.String("query", q))
+	if r.URL.RawQuery != "" {
+		if q := safeQuery(r.URL.Query()); q != "" {
+			attrs = append(attrs, slog.String("query", q))
+		}
 	}
 	attrs = append(attrs,
 		slog.Int("status", status),

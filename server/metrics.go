@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,8 @@ type metrics struct {
 	uploads  prometheus.Counter
 	deletes  prometheus.Counter
 	ops      *opsMetrics
+	// observers caches the series per observerKey (requestObservers).
+	observers sync.Map
 }
 
 func newMetrics() *metrics {
@@ -58,8 +61,33 @@ func methodLabel(method string) string {
 // observe records one finished request. route is one of routeLabels.
 func (m *metrics) observe(method, route string, code int, d time.Duration) {
 	method = methodLabel(method)
-	m.requests.WithLabelValues(method, strconv.Itoa(code)).Inc()
-	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+	k := observerKey{method: method, route: route, code: code}
+	o, ok := m.observers.Load(k)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(k, requestObservers{
+			count:   m.requests.WithLabelValues(method, strconv.Itoa(code)),
+			latency: m.latency.WithLabelValues(method, route),
+		})
+	}
+	ro := o.(requestObservers)
+	ro.count.Inc()
+	ro.latency.Observe(d.Seconds())
+}
+
+// observerKey is a request's labels. The method and the route are bounded
+// sets, and handlers answer a fixed set of codes, so the cache of
+// observers is as small as the series it points to.
+type observerKey struct {
+	method, route string
+	code          int
+}
+
+// requestObservers are the series one request's labels pick: resolved
+// once, as WithLabelValues hashes the labels and takes the vector's lock
+// on every call.
+type requestObservers struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 func (m *metrics) handler() http.Handler {

@@ -57,6 +57,8 @@ type Server struct {
 
 	// versions caches sorted version names for the browsing API.
 	versions versionCache
+	// validPaths remembers repository paths that passed the naming rule.
+	validPaths pathMemo
 }
 
 // Options are the parts of a Server that are not configuration.
@@ -129,6 +131,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // tenant-dependent ChartMuseum routes share one matcher that parses the path
 // with the configured tenancy, because a tenant is several segments deep.
 func (s *Server) routes(ociHandler http.Handler) http.Handler {
+	chart := http.HandlerFunc(s.handleChartRoute)
+	return s.observe(s.cors(s.gateWrites(s.direct(s.router(ociHandler, chart), chart))))
+}
+
+// chartRouteName names the tenant-dependent route in the router.
+const chartRouteName = "chartmuseum"
+
+// router is the gorilla/mux router of every route, in precedence order;
+// chart serves the ChartMuseum routes.
+func (s *Server) router(ociHandler, chart http.Handler) *mux.Router {
 	root := mux.NewRouter()
 	root.SkipClean(true) // we refuse dot segments ourselves; no silent redirects
 	r := root
@@ -157,16 +169,23 @@ func (s *Server) routes(ociHandler http.Handler) http.Handler {
 	if !s.cfg.DisableAPI {
 		s.searchRoutes(r) // before the ChartMuseum routes; see searchapi.go
 	}
-	r.MatcherFunc(s.matchChartRoute).HandlerFunc(s.handleChartRoute)
+	r.MatcherFunc(s.matchChartRoute).Handler(chart).Name(chartRouteName)
 	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	})
 	root.MethodNotAllowedHandler = root.NotFoundHandler
-	return s.observe(s.cors(s.gateWrites(root)))
+	return root
 }
 
-// chartRoute parses the request path with the configured tenancy.
+// chartRoute parses the request path with the configured tenancy, once
+// per request: what observe parsed is reused by the router and the handler.
 func (s *Server) chartRoute(r *http.Request) (Route, bool) {
+	if ri := requestInfoFrom(r.Context()); ri != nil && ri.parsed && ri.path == r.URL.Path {
+		if ri.route == nil {
+			return Route{}, false
+		}
+		return *ri.route, true
+	}
 	p := strings.TrimPrefix(r.URL.Path, s.cfg.ContextPath)
 	rt, err := s.tenancy.Parse(p)
 	if err != nil || (s.cfg.DisableAPI && rt.Kind >= KindAPICharts) {
@@ -187,7 +206,7 @@ func (s *Server) handleChartRoute(w http.ResponseWriter, r *http.Request) {
 	rt, _ := s.chartRoute(r)
 	// The naming rule comes first: a path no chart can have is refused the
 	// same way for everyone, before credentials are looked at.
-	if err := intake.CheckPath(rt.Repo); err != nil {
+	if err := s.checkPath(rt.Repo); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

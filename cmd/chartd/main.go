@@ -45,7 +45,10 @@ func run(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	log := cfg.NewLogger(os.Stderr)
+	// Lines are batched under load; Close writes the last ones before exit.
+	lw := server.NewLogWriter(os.Stderr)
+	defer lw.Close()
+	log := cfg.NewLogger(lw)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cmd == "import" {
