@@ -92,7 +92,11 @@ func askedKeys[V any](m map[string]V) []string {
 	}
 	// In bytewise order, the keys continuing a prefix with an ASCII digit
 	// are one run, found by binary search.
-	sorted := slices.Sorted(maps.Keys(m))
+	sorted := make([]string, 0, len(m))
+	for k := range m {
+		sorted = append(sorted, k)
+	}
+	slices.Sort(sorted)
 	var lSide, dSide map[string]bool
 	for _, k := range sorted {
 		prevDigit := false

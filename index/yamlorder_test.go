@@ -119,6 +119,8 @@ func BenchmarkYAMLKeyOrder(b *testing.B) {
 		"chart%05d": func(i int) string { return fmt.Sprintf("chart%05d", i) },
 		"app-%d":    func(i int) string { return fmt.Sprintf("app-%d", i) },
 		"words":     func(i int) string { return fmt.Sprintf("%c%c-exporter-%c", 'a'+i%26, 'a'+i/26%26, 'a'+i/676%26) },
+		// A digit followed by a letter in every name: the scan sorts them.
+		"k8s-app-%d": func(i int) string { return fmt.Sprintf("k8s-app-%d", i) },
 	}
 	for name, gen := range sets {
 		for _, cyclic := range []bool{false, true} {
@@ -143,24 +145,34 @@ func BenchmarkYAMLKeyOrder(b *testing.B) {
 }
 
 // BenchmarkNewEntries renders 1000 versions in one batch, as a cold start
-// does, with annotations of the usual kind and a few with digits.
+// does, with annotations of the usual kind (some with digits), and with
+// annotation keys go-yaml orders inconsistently.
 func BenchmarkNewEntries(b *testing.B) {
-	var cvs []*ChartVersion
-	for i := range 1000 {
-		cvs = append(cvs, &ChartVersion{
-			Metadata: &chart.Metadata{APIVersion: "v2", Name: "web", Version: fmt.Sprintf("1.%d.0", i), AppVersion: "1.10",
-				Description: "A web server", Keywords: []string{"web", "http"},
-				Annotations: map[string]string{"artifacthub.io/license": "MIT", "category": "web", "k8s.io/min": "1.29", "v2beta1": "x"},
-				Dependencies: []*chart.Dependency{{Name: "redis", Version: "^18", Repository: "oci://r.example.com",
-					ImportValues: []interface{}{map[string]interface{}{"child": "a", "parent": "b"}}}}},
-			URLs:   []string{fmt.Sprintf("charts/web-1.%d.0.tgz", i)},
-			Digest: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-		})
-	}
-	for b.Loop() {
-		if _, errs := NewEntries(cvs); errs[0] != nil {
-			b.Fatal(errs[0])
+	for _, cyclic := range []bool{false, true} {
+		var cvs []*ChartVersion
+		for i := range 1000 {
+			ann := map[string]string{"artifacthub.io/license": "MIT", "category": "web", "k8s.io/min": "1.29", "v2beta1": "x"}
+			if cyclic {
+				for _, k := range cyclicKeys {
+					ann[k] = k
+				}
+			}
+			cvs = append(cvs, &ChartVersion{
+				Metadata: &chart.Metadata{APIVersion: "v2", Name: "web", Version: fmt.Sprintf("1.%d.0", i), AppVersion: "1.10",
+					Description: "A web server", Keywords: []string{"web", "http"}, Annotations: ann,
+					Dependencies: []*chart.Dependency{{Name: "redis", Version: "^18", Repository: "oci://r.example.com",
+						ImportValues: []interface{}{map[string]interface{}{"child": "a", "parent": "b"}}}}},
+				URLs:   []string{fmt.Sprintf("charts/web-1.%d.0.tgz", i)},
+				Digest: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+			})
 		}
+		b.Run(fmt.Sprintf("cyclic=%v", cyclic), func(b *testing.B) {
+			for b.Loop() {
+				if _, errs := NewEntries(cvs); errs[0] != nil {
+					b.Fatal(errs[0])
+				}
+			}
+		})
 	}
 }
 
