@@ -46,7 +46,7 @@ import (
 // Why not ask the emitter about every pair: one two-key marshal costs
 // about 2.7 µs, and sorting 10k chart names that way would take n log n
 // of them (about 0.4 s), against one marshal of the whole map (about
-// 0.1 s, most of it go-yaml's sort).
+// 0.1 s).
 // Only the keys that meet the bad case (usually none, or a handful) are
 // placed by asking, by binary insertion into the rest, which go-yaml sorts
 // in one marshal. On key sets where the comparator is consistent, every
