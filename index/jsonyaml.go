@@ -23,7 +23,7 @@ import (
 // treats specially, takes the slow path.
 func jsonToYAML(j []byte) ([]byte, error) {
 	if bytes.Contains(j, []byte("\ufeff")) {
-		return sigsyaml.JSONToYAML(j)
+		return readerToYAML(j)
 	}
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.UseNumber()
@@ -35,6 +35,21 @@ func jsonToYAML(j []byte) ([]byte, error) {
 		return sigsyaml.JSONToYAML(j)
 	}
 	tree, err := yamlTree(v)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.Marshal(tree)
+}
+
+// readerToYAML is JSONToYAML itself (go-yaml reads the JSON, and writes
+// what it read), with the maps' keys put in a deterministic order on the
+// way, as yamlTree does.
+func readerToYAML(j []byte) ([]byte, error) {
+	var v any
+	if err := yaml.Unmarshal(j, &v); err != nil {
+		return nil, err
+	}
+	tree, err := orderTree(v)
 	if err != nil {
 		return nil, err
 	}
@@ -65,15 +80,17 @@ func yamlTree(v any) (any, error) {
 		}
 		return v, nil
 	case map[string]any:
-		m := make(map[any]any, len(v))
 		for k, x := range v {
 			y, err := yamlTree(x)
 			if err != nil {
 				return nil, err
 			}
-			m[k] = y
+			v[k] = y
 		}
-		return m, nil
+		// A map[any]any, as go-yaml's reader makes, or, where go-yaml's
+		// key order would not be the same from run to run, the keys in
+		// an order of their own (yamlorder.go).
+		return orderedMap(v)
 	}
 	return nil, errNotJSONTree
 }

@@ -25,7 +25,10 @@ import (
 //     fragment rendered in a one-entry index of the same shape has exactly
 //     the indentation, quoting and line folding it has in any index;
 //   - the YAML emitter orders map keys with its own natural sort, which
-//     RenderYAML obtains from the emitter itself rather than imitating it.
+//     RenderYAML obtains from the emitter itself rather than imitating it
+//     (and, where that sort is not a consistent order, from the emitter's
+//     answers on pairs of keys, so that the order is the same on every
+//     rendering: yamlorder.go).
 //
 // Stored fragments stay valid as long as the YAML library's output does: a
 // dependency upgrade of sigs.k8s.io/yaml (or a process calling
@@ -323,7 +326,9 @@ func RenderYAMLPlaced(w io.Writer, h Header, entries []Entry, placed Placed) err
 // yamlKeyOrder returns the chart names in the order the YAML emitter writes
 // map keys, and each name as the emitter writes it as a key (quoted when
 // needed). Both come from marshalling a map of the names, which gives
-// "key:\n- index\n" per name.
+// "key:\n- index\n" per name; marshalYAML writes that map, as every map,
+// in the same order each time, even for names go-yaml's sort alone would
+// order differently from run to run ("27B", "2A", "3").
 func yamlKeyOrder(byName map[string][]int) ([]string, [][]byte, error) {
 	names := make([]string, 0, len(byName))
 	probe := make(map[string][]int, len(byName))
