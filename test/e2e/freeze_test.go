@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -63,18 +62,7 @@ func TestPostgresFrozenUnderLoad(t *testing.T) {
 					req, _ = http.NewRequest("GET", base+"/v2/t/load/manifests/0.0.1", nil)
 					req.Header.Set("Accept", ociManifest)
 				}
-				o := outcome{op: op, replica: "A", outage: frozen.Load()}
-				start := time.Now()
-				res, err := client.Do(req)
-				o.took, o.err = time.Since(start), err
-				if err == nil {
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					o.status, o.retryAfter = res.StatusCode, res.Header.Get("Retry-After")
-				}
-				// Only a request sent and answered inside the freeze counts
-				// as one.
-				o.outage = o.outage && frozen.Load()
+				o := sendDuring(client, req, op, "A", &frozen)
 				mu.Lock()
 				results = append(results, o)
 				if version != "" {

@@ -35,6 +35,22 @@ type outcome struct {
 	outage      bool // sent while the store was down
 }
 
+// sendDuring sends req and records what came back. It counts as a request of
+// the outage only if it was both sent and answered while down says so.
+func sendDuring(client *http.Client, req *http.Request, op, replica string, down *atomic.Bool) outcome {
+	o := outcome{op: op, replica: replica, outage: down.Load()}
+	start := time.Now()
+	res, err := client.Do(req)
+	o.took, o.err = time.Since(start), err
+	if err == nil {
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		o.status, o.retryAfter = res.StatusCode, res.Header.Get("Retry-After")
+	}
+	o.outage = o.outage && down.Load()
+	return o
+}
+
 // TestPostgresRestartUnderLoad stops PostgreSQL while clients read and
 // upload through two replicas, and starts it again. During the outage
 // every request is answered fast: 503 with Retry-After (or the cached
@@ -72,18 +88,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 					op, version = "upload", fmt.Sprintf("1.0.%d", seq.Add(1))
 					req, _ = http.NewRequest("POST", base+"/api/t/charts", bytes.NewReader(charttest.Chart("load", version, nil)))
 				}
-				o := outcome{op: op, replica: name, outage: down.Load()}
-				start := time.Now()
-				res, err := client.Do(req)
-				o.took, o.err = time.Since(start), err
-				if err == nil {
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					o.status, o.retryAfter = res.StatusCode, res.Header.Get("Retry-After")
-				}
-				// Only a request sent and answered inside the outage
-				// counts as one.
-				o.outage = o.outage && down.Load()
+				o := sendDuring(client, req, op, name, &down)
 				mu.Lock()
 				results = append(results, o)
 				if o.status == 201 {
