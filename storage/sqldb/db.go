@@ -395,7 +395,7 @@ func (db *DB) tx(ctx context.Context, lazy bool, fn func(tx q) error) (err error
 	// committed) and pgx drops the connection. A deadline that passes
 	// while COMMIT is on its way leaves the outcome to the server: the
 	// transaction is applied whole or not at all, never in part.
-	tctx, until, cancel := db.txContext(ctx)
+	tctx, until, cancel := db.txContext(ctx, true)
 	defer cancel()
 	tx, err := begin.BeginTx(tctx, nil)
 	if err != nil {

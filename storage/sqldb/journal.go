@@ -368,7 +368,7 @@ func (nm *names) repo(ctx context.Context, id int64) (string, string, bool, erro
 // records reads the current state of each noted key in one read
 // transaction, so an entry is one consistent moment of the database.
 func (db *DB) records(ctx context.Context, notes []note) ([]storage.MetaRecord, error) {
-	tctx, until, cancel := db.txContext(ctx)
+	tctx, until, cancel := db.txContext(ctx, false)
 	defer cancel()
 	tx, err := db.rd.BeginTx(tctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
