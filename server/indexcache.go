@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"compress/gzip"
 	"container/list"
 	"context"
 	"crypto/sha256"
@@ -303,7 +302,7 @@ func (c *indexCache) get(ctx context.Context, repo string) (*renderedIndex, erro
 		tdir = c.tenantDir(dir, repo)
 	}
 	var ri *renderedIndex
-	if m, ok := loadMeta(tdir, gen); tdir != "" && ok {
+	if m, ok := loadMeta(tdir, gen); ok {
 		if ri, err = c.fromMeta(tdir, m); err != nil {
 			c.s.log.WarnContext(ctx, "index: a kept rendering is unusable; rendering again", "repo", repo, "err", err)
 		}
@@ -475,7 +474,7 @@ func (c *indexCache) inMemory(gen int64, entries []index.Entry, generated time.T
 
 func gzipBytes(b []byte) []byte {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw := newIndexGzip(&buf)
 	_, _ = zw.Write(b)
 	_ = zw.Close()
 	return bytes.Clone(buf.Bytes())

@@ -222,6 +222,15 @@ func newestBefore(dir string, gen int64) (indexMeta, bool) {
 	return best, found
 }
 
+// newIndexGzip is the compressor of every index's gzip form. BestSpeed: an
+// index is rebuilt once per generation, and a slow level would put tens of
+// milliseconds on the first GET after every upload of a large tenant for
+// a body barely smaller (the versions' digests do not compress).
+func newIndexGzip(w io.Writer) *gzip.Writer {
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // a valid level: no error
+	return zw
+}
+
 // docWriter writes one document to a temporary file in its directory,
 // hashing it and writing its gzip form beside it.
 type docWriter struct {
@@ -245,10 +254,7 @@ func newDocWriter(dir string) (*docWriter, error) {
 		return nil, err
 	}
 	d := &docWriter{f: f, gzf: gzf, bw: bufio.NewWriterSize(f, 1<<16), gzbw: bufio.NewWriterSize(gzf, 1<<16), sum: sha256.New()}
-	// BestSpeed: the index is rebuilt once per generation, and a slow
-	// level would put tens of milliseconds on the first GET after every
-	// upload of a large tenant.
-	d.zw, _ = gzip.NewWriterLevel(d.gzbw, gzip.BestSpeed)
+	d.zw = newIndexGzip(d.gzbw)
 	d.w = io.MultiWriter(d.bw, d.sum, d.zw)
 	return d, nil
 }

@@ -119,15 +119,10 @@ func (c *indexCache) load(ctx context.Context, tenantID int64, prev *previous) (
 			return nil, nil, nil, nil, err
 		}
 		rows = make([]storage.ChartVersion, len(keys))
-		entries, errs = make([]index.Entry, len(keys)), make([]error, len(keys))
 		for i, k := range keys {
 			rows[i] = storage.ChartVersion{TenantID: tenantID, Name: k.Name, Version: k.Version, Digest: k.Digest, Created: k.Created}
-			if e, ok := prev.entry(rowKey(&rows[i])); ok {
-				entries[i] = e
-			} else {
-				todo = append(todo, i)
-			}
 		}
+		entries, errs, todo = prev.reuse(rows)
 		// One query for all beats one per row once many are new (a
 		// first rebuild after a change of configuration).
 		if len(todo) <= max(len(keys)/8, 16) {
@@ -144,19 +139,11 @@ func (c *indexCache) load(ctx context.Context, tenantID int64, prev *previous) (
 			}
 			return rows, entries, errs, todo, nil
 		}
-		todo = nil
 	}
 	if rows, err = c.s.meta.ChartVersions(ctx, tenantID, ""); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	entries, errs = make([]index.Entry, len(rows)), make([]error, len(rows))
-	for i := range rows {
-		if e, ok := prev.entry(rowKey(&rows[i])); ok {
-			entries[i] = e
-		} else {
-			todo = append(todo, i)
-		}
-	}
+	entries, errs, todo = prev.reuse(rows)
 	return rows, entries, errs, todo, nil
 }
 
@@ -187,6 +174,21 @@ func (p *previous) entry(k fragKey) (index.Entry, bool) {
 		return index.Entry{}, false
 	}
 	return spanEntry(s, p.y, p.j)
+}
+
+// reuse takes from p the entry of every row it holds unchanged, and
+// returns the entries, room for each row's error, and the rows left to
+// render.
+func (p *previous) reuse(rows []storage.ChartVersion) (entries []index.Entry, errs []error, todo []int) {
+	entries, errs = make([]index.Entry, len(rows)), make([]error, len(rows))
+	for i := range rows {
+		if e, ok := p.entry(rowKey(&rows[i])); ok {
+			entries[i] = e
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	return entries, errs, todo
 }
 
 // previous finds and maps the newest rendering in dir older than gen.
