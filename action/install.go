@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/chartd/chartd/chart"
 	"github.com/chartd/chartd/engine"
@@ -233,42 +232,5 @@ func (i *Install) installCRDs(ctx context.Context, manifest string) error {
 		}
 		created = append(created, r)
 	}
-	if err := waitEstablished(ctx, kc, created); err != nil {
-		return err
-	}
-	kc.ResetMapper()
-	return nil
-}
-
-// waitEstablished polls new CRDs until their Established condition holds.
-func waitEstablished(ctx context.Context, kc *kube.Client, crds kube.ResourceList) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for _, r := range crds {
-		for {
-			live, err := kc.Get(ctx, r)
-			if err == nil && established(live) {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("CRD %s was not established: %w", r.Name(), ctx.Err())
-			case <-tick.C:
-			}
-		}
-	}
-	return nil
-}
-
-func established(crd *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Established" && m["status"] == "True" {
-			return true
-		}
-	}
-	return false
+	return kc.WaitCRDsServed(ctx, created)
 }

@@ -355,15 +355,5 @@ func statefulSetReady(sts *appsv1.StatefulSet) readiness {
 // crdReady: Established, or NamesAccepted false (a naming conflict, which
 // waiting does not cure and Helm lets pass).
 func crdReady(crd *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		switch {
-		case m["type"] == "Established" && m["status"] == "True":
-			return true
-		case m["type"] == "NamesAccepted" && m["status"] == "False":
-			return true
-		}
-	}
-	return false
+	return crdEstablished(crd) || crdCondition(crd, "NamesAccepted", "False")
 }
