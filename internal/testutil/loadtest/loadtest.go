@@ -164,8 +164,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("loadtest: seed %s-%s: %d %s %v", name, v, code, msg, err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	// The run stops starting operations at its end (or when ctx ends),
+	// but the operations under way finish, bounded by the client's
+	// timeout, as a real client's would: the end of a run cuts no request
+	// off half way, so the servers see no cancellation storm the test did
+	// not ask for, and what the last requests meet counts.
+	stop, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
+	reqCtx := context.WithoutCancel(ctx)
 	clients := make([]*client, cfg.Clients)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -176,8 +182,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
-				c.step(ctx)
+			for stop.Err() == nil {
+				c.step(reqCtx)
 			}
 		}()
 	}
@@ -225,9 +231,6 @@ func (c *client) step(ctx context.Context) {
 	start := time.Now()
 	err := c.do(ctx, op, base)
 	took := time.Since(start)
-	if ctx.Err() != nil {
-		return // cut off by the end of the run, not an error
-	}
 	if err != nil {
 		c.errs = append(c.errs, fmt.Sprintf("%s via %s: %v", op, base, err))
 		return
