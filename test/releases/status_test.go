@@ -60,8 +60,10 @@ func resourceSections(s string) (head string, sections []string, tail string) {
 	// Each section ends in a blank line, and the block in one more.
 	body, tail, _ := strings.Cut(rest, "\n\n\n")
 	for _, sec := range strings.Split(body, "==> ")[1:] {
-		sec = ages.ReplaceAllString(sec, "AGE")
+		// Pod names first: a random suffix such as "4d2m9" reads as an
+		// age, and masking ages first left one pod named web-…-AGE.
 		sec = podNames.ReplaceAllString(sec, "$1-XXXXX")
+		sec = ages.ReplaceAllString(sec, "AGE")
 		sec = spaces.ReplaceAllString(sec, " ")
 		sections = append(sections, strings.TrimSpace(sec))
 	}
