@@ -60,7 +60,7 @@ func resourceSections(s string) (head string, sections []string, tail string) {
 	// Each section ends in a blank line, and the block in one more.
 	body, tail, _ := strings.Cut(rest, "\n\n\n")
 	for _, sec := range strings.Split(body, "==> ")[1:] {
-		// Pod names first: a random suffix such as "4d2m9" reads as an
+		// Pod names first: a random suffix such as "42d7h" reads as an
 		// age, and masking ages first left one pod named web-…-AGE.
 		sec = podNames.ReplaceAllString(sec, "$1-XXXXX")
 		sec = ages.ReplaceAllString(sec, "AGE")
