@@ -147,7 +147,7 @@ func (g *loginGuard) fail(addr, name string) {
 // acquire waits, briefly, for a slot to check a password in. Unauthenticated
 // work is never queued without bound: past the queue or the wait, the
 // attempt is refused with 429.
-func (g *loginGuard) acquire(ctx context.Context) (release func(), err error) {
+func (g *loginGuard) acquire(ctx context.Context) (release func(work time.Duration), err error) {
 	select {
 	case g.slots <- struct{}{}:
 		return g.releaser(), nil
@@ -171,15 +171,21 @@ func (g *loginGuard) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// releaser returns the function that gives a slot back. A slot is held
-// past its check for (1/duty - 1) times the check's length, so password
-// checks take at most duty of a slot's time however many arrive: a flood
-// of them waits (and is refused past the queue) instead of keeping a core
-// busy. A lone login is answered at once; only the next check waits.
-func (g *loginGuard) releaser() func() {
+// releaser returns the function that gives a slot back, given the CPU
+// time the check spent. A slot is held past its check until the check's
+// work is duty of the time since the slot was taken, so password checks
+// take at most duty of a slot's time however many arrive: a flood of them
+// waits (and is refused past the queue) instead of keeping a core busy. A
+// lone login is answered at once; only the next check waits.
+//
+// The hold counts from the start and is owed only for the work done, not
+// for time spent waiting for the core: a check slowed by a busy machine
+// has already kept the slot for the share it used.
+func (g *loginGuard) releaser() func(work time.Duration) {
 	start := g.now()
-	return func() {
-		hold := time.Duration(float64(g.now().Sub(start)) * (1/g.duty - 1))
+	return func(work time.Duration) {
+		due := start.Add(time.Duration(float64(work) / g.duty))
+		hold := due.Sub(g.now())
 		if hold <= 0 {
 			<-g.slots
 			return

@@ -105,11 +105,11 @@ func TestLoginGuardCapsConcurrentChecks(t *testing.T) {
 	if _, err := g.acquire(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("a waiter whose request ended: %v", err)
 	}
-	release()
+	release(0)
 	if r, err := g.acquire(context.Background()); err != nil {
 		t.Errorf("a freed slot is not reusable: %v", err)
 	} else {
-		r()
+		r(0)
 	}
 }
 
@@ -204,7 +204,7 @@ func TestLoginGuardShare(t *testing.T) {
 	// Timed from the release, where the hold starts: from any later point
 	// a loaded machine would see less than the hold left.
 	start := time.Now()
-	release()
+	release(100 * time.Millisecond)
 	var limited *rateLimitError
 	if _, err := g.acquire(context.Background()); !errors.As(err, &limited) {
 		t.Fatalf("the slot is free right after a check: %v", err)
@@ -214,8 +214,30 @@ func TestLoginGuardShare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again()
+	again(0)
 	if d := time.Since(start); d < 90*time.Millisecond {
 		t.Errorf("the slot came back after %v, want about 100ms", d)
 	}
+}
+
+// A check slowed by a busy machine (a second on the clock for 100 ms of
+// work) has already kept the slot past its share: the slot is free at
+// once, so the next user's login is not queued behind a hold grown from
+// the wait for the core.
+func TestLoginGuardShareCountsWork(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	g := newLoginGuard(3, time.Second, 1, 0.2)
+	g.now = clk.now
+	g.wait = 0
+	release, err := g.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(time.Second)
+	release(100 * time.Millisecond)
+	next, err := g.acquire(context.Background())
+	if err != nil {
+		t.Fatalf("the slot is held after a slow check that did little work: %v", err)
+	}
+	next(0)
 }

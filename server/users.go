@@ -193,8 +193,7 @@ func (us *userStore) authenticate(ctx context.Context, addr, name, pass string) 
 		return UserConfig{}, err
 	}
 	var ok bool
-	lowPriority(func() { ok = us.verify(u, known, pass) })
-	release()
+	release(lowPriority(func() { ok = us.verify(u, known, pass) }))
 	if !ok {
 		us.guard.fail(addr, name)
 		return UserConfig{}, errBadCredentials
