@@ -124,11 +124,16 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
-// clear empties a field as selecting its text and deleting it would; the
-// page's own input handler then sees the keys typed after.
+// clear empties a field as selecting its text and deleting it would,
+// input event included. Setting the value alone left the page's state
+// holding the old text, and any re-render before the next key (an effect
+// after a search's answer) put it back: "sec" then "dem" searched for
+// "secdem" on a slow CI machine.
 func clear(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, sel))(ctx, t)
+		js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.focus(); e.select(); e.value = "";
+  e.dispatchEvent(new InputEvent("input", {bubbles: true, inputType: "deleteContentBackward"})); })()`, sel)
+		_, err := chromedp.Evaluate[chromedp.Void](js)(ctx, t)
 		return err
 	})
 }
@@ -179,7 +184,7 @@ func TestBrowseLogInAndIsolation(t *testing.T) {
 	// Search as you type: "sec" finds nothing of bob's, "dem" finds demo.
 	run(t, ctx, shots, "search secret",
 		chromedp.SendKeys(chromedp.ID("search"), "sec"),
-		waitFor(`(document.querySelector("#results")?.textContent ?? "").includes("No chart matches")`),
+		waitFor(`(document.querySelector("#results")?.textContent ?? "").includes("No chart matches “sec”")`),
 	)
 	run(t, ctx, shots, "search demo",
 		clear("#search"),
