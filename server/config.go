@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/chartd/chartd/intake"
 	"github.com/chartd/chartd/storage/sqldb"
 )
@@ -159,18 +157,6 @@ func DefaultConfig() Config {
 		LogLatency:     true,
 		IndexCacheSize: 256 << 20,
 	}
-}
-
-// LoadFile overlays the YAML (or JSON) config file at path onto c.
-func (c *Config) LoadFile(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("config file: %w", err)
-	}
-	if err := yaml.UnmarshalStrict(b, c); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	return nil
 }
 
 // Validate reports every problem with the configuration at once.
