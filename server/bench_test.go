@@ -33,20 +33,30 @@ func BenchmarkUpload(b *testing.B) {
 
 // BenchmarkIndexGet measures a cached index.yaml GET at 1,000 versions.
 func BenchmarkIndexGet(b *testing.B) {
-	for _, enc := range []string{"identity", "gzip"} {
+	for _, enc := range []string{"identity", "gzip", "revalidate"} {
 		b.Run(enc, func(b *testing.B) {
 			ts := newTestServer(&testing.T{}, nil)
 			for i := 0; i < 1000; i++ {
 				req := httptest.NewRequest("POST", "/api/charts", bytes.NewReader(charttest.Chart(fmt.Sprintf("c%d", i%200), fmt.Sprintf("1.%d.0", i/200), nil)))
 				ts.srv.ServeHTTP(httptest.NewRecorder(), req)
 			}
+			etag, want := "", 200
+			if enc == "revalidate" {
+				w := httptest.NewRecorder()
+				ts.srv.ServeHTTP(w, httptest.NewRequest("GET", "/index.yaml", nil))
+				etag, want, enc = w.Header().Get("ETag"), 304, "identity"
+			}
+			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				req := httptest.NewRequest("GET", "/index.yaml", nil)
 				req.Header.Set("Accept-Encoding", enc)
+				if etag != "" {
+					req.Header.Set("If-None-Match", etag)
+				}
 				w := &discard{h: http.Header{}}
 				ts.srv.ServeHTTP(w, req)
-				if w.code != 200 {
+				if w.code != want {
 					b.Fatal(w.code)
 				}
 			}
