@@ -108,18 +108,12 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 // connect_timeout: a server that does not answer (a host that is down, a
 // dropped route) fails the request in seconds, not after the kernel's
 // minutes of SYN retries.
-const connectTimeout = "5"
+const connectTimeout = 5 * time.Second
 
 func (db *DB) openPostgres(dsn string) error {
-	if u, err := url.Parse(dsn); err == nil && !u.Query().Has("connect_timeout") {
-		q := u.Query()
-		q.Set("connect_timeout", connectTimeout)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	}
-	pool, err := sql.Open("pgx", dsn)
+	pool, err := openPostgresPool(dsn)
 	if err != nil {
-		return fmt.Errorf("sqldb: open postgres: %w", err)
+		return err
 	}
 	pool.SetMaxOpenConns(32)
 	pool.SetMaxIdleConns(8)
