@@ -81,6 +81,29 @@ func (p *Proc) PeakRSS() (int64, error) {
 	return 0, fmt.Errorf("no VmHWM for pid %d", p.Cmd.Process.Pid)
 }
 
+// CPUTime is the CPU time (user and system) the process has spent so far,
+// from /proc at the kernel's clock-tick resolution (10 ms).
+func (p *Proc) CPUTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: the fields
+	// counted from after it are utime (14th of the line) and stime.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", p.Cmd.Process.Pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	const ticksPerSecond = 100 // USER_HZ, the same on every Linux ABI Go supports
+	return time.Duration(ut+st) * time.Second / ticksPerSecond, nil
+}
+
 // Stop ends the process as an operator would (SIGTERM) and waits for it.
 func (p *Proc) Stop() {
 	if p.Cmd.Process != nil && p.Cmd.ProcessState == nil {
