@@ -189,17 +189,25 @@ func TestPasswordCheckWorkIsEqual(t *testing.T) {
 	}
 }
 
-// A slot is held past its check, so checks take at most their share of
-// it: with share 0.5, a check of 100 ms keeps the slot another 100 ms.
-func TestLoginGuardShare(t *testing.T) {
+// takenSlot is a guard of one slot, with share, on a fake clock, whose
+// slot has just been taken; waiting for a slot is refused at once.
+func takenSlot(t *testing.T, share float64) (*loginGuard, *fakeClock, func(time.Duration)) {
+	t.Helper()
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	g := newLoginGuard(3, time.Second, 1, 0.5)
+	g := newLoginGuard(3, time.Second, 1, share)
 	g.now = clk.now
 	g.wait = 0
 	release, err := g.acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g, clk, release
+}
+
+// A slot is held past its check, so checks take at most their share of
+// it: with share 0.5, a check of 100 ms keeps the slot another 100 ms.
+func TestLoginGuardShare(t *testing.T) {
+	g, clk, release := takenSlot(t, 0.5)
 	clk.advance(100 * time.Millisecond) // the check's length
 	// Timed from the release, where the hold starts: from any later point
 	// a loaded machine would see less than the hold left.
@@ -225,14 +233,7 @@ func TestLoginGuardShare(t *testing.T) {
 // once, so the next user's login is not queued behind a hold grown from
 // the wait for the core.
 func TestLoginGuardShareCountsWork(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	g := newLoginGuard(3, time.Second, 1, 0.2)
-	g.now = clk.now
-	g.wait = 0
-	release, err := g.acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, clk, release := takenSlot(t, 0.2)
 	clk.advance(time.Second)
 	release(100 * time.Millisecond)
 	next, err := g.acquire(context.Background())
