@@ -183,7 +183,7 @@ type journal struct {
 	lastSnapshot    int
 	compacting      bool
 	compactingNotes int
-	wg            sync.WaitGroup
+	wg              sync.WaitGroup
 }
 
 // StartJournal makes every commit of this (SQLite) database append its
